@@ -1,0 +1,467 @@
+"""The national register: who is licensed to manufacture which key-managed instruments."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from licensing.scoping import ProvinceScopedQuerySet
+from licensing.validators import (
+    validate_credit_code,
+    validate_licence_dates,
+    validate_licence_number_format,
+    validate_licence_number_province,
+    validate_type_approval_number,
+)
+
+
+class IssuingLevel(models.TextChoices):
+    PROVINCIAL = "provincial", _("Provincial")
+    MUNICIPAL = "municipal", _("Municipal")
+    COUNTY = "county", _("County")
+
+
+class ProvinceManager(models.Manager):
+    def for_abbreviation(self, abbreviation: str):
+        """The province whose main or alternate abbreviation this is, or None."""
+        if not abbreviation:
+            return None
+        for province in self.all():
+            if abbreviation in province.abbreviations():
+                return province
+        return None
+
+
+class Province(models.Model):
+    """A reporting unit: the 31 provincial-level regions (GB/T 2260) and the XPCC."""
+
+    code = models.CharField(_("code"), max_length=2, unique=True, help_text=_("GB/T 2260"))
+    name = models.CharField(_("name"), max_length=30, unique=True)
+    abbreviation = models.CharField(
+        _("abbreviation"),
+        max_length=1,
+        unique=True,
+        help_text=_("The character that starts the province's licence numbers, e.g. 鲁."),
+    )
+    alternate_abbreviations = models.CharField(
+        _("alternate abbreviations"),
+        max_length=10,
+        blank=True,
+        help_text=_("Other characters accepted in licence numbers, e.g. 蜀 for 四川."),
+    )
+
+    objects = ProvinceManager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+
+    def __str__(self):
+        return self.name
+
+    def abbreviations(self) -> list[str]:
+        return [self.abbreviation, *self.alternate_abbreviations.replace(" ", "")]
+
+
+class CatalogueBatch(models.IntegerChoices):
+    FIRST = 1, _("First batch")
+    SECOND = 2, _("Second batch")
+
+
+class InstrumentCategory(models.Model):
+    """An entry of the catalogue of key-managed measuring instruments."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    batch = models.PositiveSmallIntegerField(
+        _("catalogue batch"), choices=CatalogueBatch.choices, null=True, blank=True
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    key_managed = models.BooleanField(_("key-managed"), default=True)
+    aliases = models.CharField(
+        _("aliases"),
+        max_length=200,
+        blank=True,
+        help_text=_("Other names accepted on import, separated by commas."),
+    )
+    sort_order = models.PositiveSmallIntegerField(_("sort order"), default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name = _("instrument category")
+        verbose_name_plural = _("instrument categories")
+
+    def __str__(self):
+        return self.name
+
+
+class TypeEvaluationInstitution(models.Model):
+    """型式评价机构: a technical institution that carries out type evaluation."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="institutions", verbose_name=_("province")
+    )
+    uniformly_authorised = models.BooleanField(
+        _("uniformly authorised by the national authority"), default=False
+    )
+    categories = models.ManyToManyField(
+        InstrumentCategory,
+        blank=True,
+        related_name="institutions",
+        verbose_name=_("authorised categories"),
+    )
+
+    province_lookup = "province"
+    objects = ProvinceScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["province__code", "name"]
+        verbose_name = _("type-evaluation institution")
+        verbose_name_plural = _("type-evaluation institutions")
+
+    def __str__(self):
+        return self.name
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Manufacturer(TimeStamped):
+    """制造单位 (a company or an individual) identified by its unified social credit code."""
+
+    name = models.CharField(_("manufacturer name"), max_length=200)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
+    )
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="manufacturers", verbose_name=_("province")
+    )
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    legal_representative = models.CharField(_("legal representative"), max_length=50, blank=True)
+    contact_person = models.CharField(_("contact person"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=50, blank=True)
+
+    province_lookup = "province"
+    objects = ProvinceScopedQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("historical manufacturer"))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("manufacturer")
+        verbose_name_plural = _("manufacturers")
+        permissions = [
+            ("export_manufacturer", _("Can export manufacturers")),
+            ("import_manufacturer", _("Can import manufacturers")),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class TypeApproval(TimeStamped):
+    """型式批准: the approval of a model, the precondition for licensing its manufacture."""
+
+    certificate_number = models.CharField(
+        _("certificate number"),
+        max_length=30,
+        unique=True,
+        validators=[validate_type_approval_number],
+    )
+    province = models.ForeignKey(
+        Province,
+        on_delete=models.PROTECT,
+        related_name="type_approvals",
+        verbose_name=_("approving province"),
+    )
+    manufacturer = models.ForeignKey(
+        Manufacturer,
+        on_delete=models.PROTECT,
+        related_name="type_approvals",
+        verbose_name=_("manufacturer"),
+    )
+    category = models.ForeignKey(
+        InstrumentCategory,
+        on_delete=models.PROTECT,
+        related_name="type_approvals",
+        verbose_name=_("instrument category"),
+    )
+    product_name = models.CharField(_("product name"), max_length=200)
+    model_spec = models.CharField(_("model / specification"), max_length=300)
+    approved_on = models.DateField(_("approval date"))
+    issuing_department = models.CharField(_("issuing department"), max_length=200)
+    issuing_level = models.CharField(
+        _("issuing level"),
+        max_length=12,
+        choices=IssuingLevel.choices,
+        default=IssuingLevel.PROVINCIAL,
+    )
+    institution = models.ForeignKey(
+        TypeEvaluationInstitution,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="type_approvals",
+        verbose_name=_("type-evaluation institution"),
+    )
+    followed_outline = models.BooleanField(
+        _("evaluated according to the outline"),
+        null=True,
+        blank=True,
+        help_text=_("Whether the type evaluation followed the type-evaluation outline."),
+    )
+
+    province_lookup = "province"
+    objects = ProvinceScopedQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("historical type approval"))
+
+    class Meta:
+        ordering = ["-approved_on", "certificate_number"]
+        verbose_name = _("type approval")
+        verbose_name_plural = _("type approvals")
+
+    def __str__(self):
+        return f"{self.certificate_number} {self.product_name} {self.model_spec}"
+
+    def clean(self):
+        super().clean()
+        if self.manufacturer_id and self.province_id:
+            if self.manufacturer.province_id != self.province_id:
+                raise ValidationError(
+                    {
+                        "manufacturer": ValidationError(
+                            _("The manufacturer is registered in another province."),
+                            code="manufacturer_other_province",
+                        )
+                    }
+                )
+
+
+class LicenceStatus(models.TextChoices):
+    VALID = "valid", _("Valid")
+    CHANGED = "changed", _("Changed")
+    CANCELLED = "cancelled", _("Cancelled")
+    REVOKED = "revoked", _("Revoked")
+    EXPIRED = "expired", _("Expired")
+
+
+class LicenceQuerySet(ProvinceScopedQuerySet):
+    def valid(self):
+        return self.filter(status=LicenceStatus.VALID)
+
+
+class Licence(TimeStamped):
+    """制造计量器具许可证: one certificate, listing one or more licensed products."""
+
+    number = models.CharField(
+        _("licence number"),
+        max_length=20,
+        unique=True,
+        validators=[validate_licence_number_format],
+        help_text=_("Province abbreviation, 制, 8 digits and 号, e.g. 鲁制00012345号."),
+    )
+    manufacturer = models.ForeignKey(
+        Manufacturer, on_delete=models.PROTECT, related_name="licences", verbose_name=_("manufacturer")
+    )
+    province = models.ForeignKey(
+        Province,
+        on_delete=models.PROTECT,
+        related_name="licences",
+        verbose_name=_("issuing province"),
+    )
+    issuing_authority = models.CharField(
+        _("issuing authority"),
+        max_length=200,
+        help_text=_("The issuing department, e.g. 山东省质量技术监督局."),
+    )
+    issuing_level = models.CharField(
+        _("issuing level"),
+        max_length=12,
+        choices=IssuingLevel.choices,
+        default=IssuingLevel.PROVINCIAL,
+    )
+    accepted_on = models.DateField(_("application accepted on"), null=True, blank=True)
+    issued_on = models.DateField(_("issued on"))
+    expires_on = models.DateField(_("valid until"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=LicenceStatus.choices, default=LicenceStatus.VALID
+    )
+
+    province_lookup = "province"
+    objects = LicenceQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("historical licence"))
+
+    class Meta:
+        ordering = ["-issued_on", "number"]
+        verbose_name = _("licence")
+        verbose_name_plural = _("licences")
+        permissions = [
+            ("export_licence", _("Can export licences")),
+            ("import_licence", _("Can import licences")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_on__gt=F("issued_on")),
+                name="licence_expiry_after_issue",
+                violation_error_message=_("The expiry date must be after the issue date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_on__isnull=True) | Q(accepted_on__lte=F("issued_on")),
+                name="licence_accepted_not_after_issue",
+                violation_error_message=_(
+                    "The application cannot be accepted after the licence was issued."
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def clean(self):
+        super().clean()
+        validate_licence_dates(self.accepted_on, self.issued_on, self.expires_on)
+        errors = {}
+        if self.province_id and self.number:
+            try:
+                validate_licence_number_province(self.number, self.province)
+            except ValidationError as error:
+                errors["number"] = error
+        if self.manufacturer_id and self.province_id:
+            if self.manufacturer.province_id != self.province_id:
+                errors["manufacturer"] = ValidationError(
+                    _("The manufacturer is registered in another province."),
+                    code="manufacturer_other_province",
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class LicensedProduct(models.Model):
+    """One product line on a licence certificate."""
+
+    licence = models.ForeignKey(
+        Licence,
+        on_delete=models.CASCADE,  # a product line has no life outside its certificate
+        related_name="products",
+        verbose_name=_("licence"),
+    )
+    category = models.ForeignKey(
+        InstrumentCategory,
+        on_delete=models.PROTECT,
+        related_name="licensed_products",
+        verbose_name=_("instrument category"),
+    )
+    product_name = models.CharField(_("product name"), max_length=200)
+    model_spec = models.CharField(_("model / specification"), max_length=300)
+    accuracy_class = models.CharField(_("accuracy class"), max_length=100, blank=True)
+    measuring_range = models.CharField(_("measuring range"), max_length=200, blank=True)
+    type_approval = models.ForeignKey(
+        TypeApproval,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="licensed_products",
+        verbose_name=_("type approval"),
+    )
+
+    province_lookup = "licence__province"
+    objects = ProvinceScopedQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("historical licensed product"))
+
+    class Meta:
+        ordering = ["licence", "category__sort_order", "product_name", "model_spec"]
+        verbose_name = _("licensed product")
+        verbose_name_plural = _("licensed products")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["licence", "category", "product_name", "model_spec"],
+                name="licensed_product_unique_per_licence",
+                violation_error_message=_(
+                    "This licence already lists this product and model in this category."
+                ),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.category} {self.product_name} {self.model_spec}"
+
+
+class AnnouncementKind(models.TextChoices):
+    APPROVAL = "approval", _("Approval")
+    CHANGE = "change", _("Change")
+    CANCELLATION = "cancellation", _("Cancellation")
+
+
+class PublicationMethod(models.TextChoices):
+    NEWSPAPER = "newspaper", _("Newspaper")
+    WEBSITE = "website", _("Government website")
+    BULLETIN_BOARD = "bulletin_board", _("Bulletin board")
+    OTHER = "other", _("Other")
+
+
+class Announcement(TimeStamped):
+    """公告: the public announcement of a licensing decision, and its filing (备案)."""
+
+    licence = models.ForeignKey(
+        Licence, on_delete=models.PROTECT, related_name="announcements", verbose_name=_("licence")
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=AnnouncementKind.choices)
+    method = models.CharField(
+        _("publication method"), max_length=20, choices=PublicationMethod.choices
+    )
+    method_detail = models.CharField(
+        _("where published"),
+        max_length=200,
+        blank=True,
+        help_text=_("Newspaper title, web address or other details."),
+    )
+    published_on = models.DateField(_("published on"))
+    filed_on = models.DateField(
+        _("filed with the national authority on"), null=True, blank=True
+    )
+
+    province_lookup = "licence__province"
+    objects = ProvinceScopedQuerySet.as_manager()
+    history = HistoricalRecords(verbose_name=_("historical announcement"))
+
+    class Meta:
+        ordering = ["-published_on"]
+        verbose_name = _("announcement")
+        verbose_name_plural = _("announcements")
+
+    def __str__(self):
+        return f"{self.licence} {self.get_kind_display()} {self.published_on}"
+
+    def clean(self):
+        super().clean()
+        if self.filed_on and self.published_on and self.filed_on < self.published_on:
+            raise ValidationError(
+                {
+                    "filed_on": ValidationError(
+                        _("An announcement cannot be filed before it was published."),
+                        code="filed_before_published",
+                    )
+                }
+            )
+
+
+__all__ = [
+    "Announcement",
+    "InstrumentCategory",
+    "Licence",
+    "LicensedProduct",
+    "Manufacturer",
+    "Province",
+    "TypeApproval",
+    "TypeEvaluationInstitution",
+]
