@@ -43,7 +43,10 @@ class UserAdmin(ProvinceScopedAdminMixin, BaseUserAdmin):
                 "fields": ("username", "usable_password", "password1", "password2"),
             },
         ),
-        (_("Role and province"), {"fields": ("last_name", "first_name", "email", "province", "groups")}),
+        (
+            _("Role and province"),
+            {"fields": ("last_name", "first_name", "email", "province", "groups")},
+        ),
     )
     # What a provincial administrator may touch: never superuser, staff flag or single permissions.
     provincial_fieldsets = (

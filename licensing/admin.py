@@ -100,7 +100,14 @@ class TypeEvaluationInstitutionAdmin(admin.ModelAdmin):
 @admin.register(Manufacturer)
 class ManufacturerAdmin(ExportableRegisterAdmin):
     resource_classes = [ManufacturerResource]
-    list_display = ["name", "credit_code", "province", "licence_count", "contact_phone", "updated_at"]
+    list_display = [
+        "name",
+        "credit_code",
+        "province",
+        "licence_count",
+        "contact_phone",
+        "updated_at",
+    ]
     list_filter = [("province", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["province"]
     search_fields = ["name", "credit_code"]

@@ -106,7 +106,9 @@ class LicenceResource(resources.ModelResource):
     issuing_authority = fields.Field(
         attribute="issuing_authority", column_name=_("issuing authority")
     )
-    issuing_level = fields.Field(attribute="get_issuing_level_display", column_name=_("issuing level"))
+    issuing_level = fields.Field(
+        attribute="get_issuing_level_display", column_name=_("issuing level")
+    )
     accepted_on = fields.Field(attribute="accepted_on", column_name=_("application accepted on"))
     issued_on = fields.Field(attribute="issued_on", column_name=_("issued on"))
     expires_on = fields.Field(attribute="expires_on", column_name=_("valid until"))

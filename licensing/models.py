@@ -114,8 +114,7 @@ class TypeEvaluationInstitution(models.Model):
         verbose_name=_("authorised categories"),
     )
 
-    province_lookup = "province"
-    objects = ProvinceScopedQuerySet.as_manager()
+    # Reference data kept by the department: every province may pick any institution.
 
     class Meta:
         ordering = ["province__code", "name"]
@@ -235,16 +234,19 @@ class TypeApproval(TimeStamped):
 
     def clean(self):
         super().clean()
-        if self.manufacturer_id and self.province_id:
-            if self.manufacturer.province_id != self.province_id:
-                raise ValidationError(
-                    {
-                        "manufacturer": ValidationError(
-                            _("The manufacturer is registered in another province."),
-                            code="manufacturer_other_province",
-                        )
-                    }
-                )
+        if (
+            self.manufacturer_id
+            and self.province_id
+            and self.manufacturer.province_id != self.province_id
+        ):
+            raise ValidationError(
+                {
+                    "manufacturer": ValidationError(
+                        _("The manufacturer is registered in another province."),
+                        code="manufacturer_other_province",
+                    )
+                }
+            )
 
 
 class LicenceStatus(models.TextChoices):
@@ -271,7 +273,10 @@ class Licence(TimeStamped):
         help_text=_("Province abbreviation, 制, 8 digits and 号, e.g. 鲁制00012345号."),
     )
     manufacturer = models.ForeignKey(
-        Manufacturer, on_delete=models.PROTECT, related_name="licences", verbose_name=_("manufacturer")
+        Manufacturer,
+        on_delete=models.PROTECT,
+        related_name="licences",
+        verbose_name=_("manufacturer"),
     )
     province = models.ForeignKey(
         Province,
@@ -336,12 +341,15 @@ class Licence(TimeStamped):
                 validate_licence_number_province(self.number, self.province)
             except ValidationError as error:
                 errors["number"] = error
-        if self.manufacturer_id and self.province_id:
-            if self.manufacturer.province_id != self.province_id:
-                errors["manufacturer"] = ValidationError(
-                    _("The manufacturer is registered in another province."),
-                    code="manufacturer_other_province",
-                )
+        if (
+            self.manufacturer_id
+            and self.province_id
+            and self.manufacturer.province_id != self.province_id
+        ):
+            errors["manufacturer"] = ValidationError(
+                _("The manufacturer is registered in another province."),
+                code="manufacturer_other_province",
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -426,9 +434,7 @@ class Announcement(TimeStamped):
         help_text=_("Newspaper title, web address or other details."),
     )
     published_on = models.DateField(_("published on"))
-    filed_on = models.DateField(
-        _("filed with the national authority on"), null=True, blank=True
-    )
+    filed_on = models.DateField(_("filed with the national authority on"), null=True, blank=True)
 
     province_lookup = "licence__province"
     objects = ProvinceScopedQuerySet.as_manager()

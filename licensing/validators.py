@@ -141,8 +141,10 @@ def validate_licence_dates(accepted_on, issued_on, expires_on) -> None:
     errors = {}
     if accepted_on and issued_on and accepted_on > issued_on:
         errors["accepted_on"] = ValidationError(
-            _("The application cannot be accepted (%(accepted)s) after the licence was issued "
-              "(%(issued)s)."),
+            _(
+                "The application cannot be accepted (%(accepted)s) after the licence was issued "
+                "(%(issued)s)."
+            ),
             code="accepted_after_issue",
             params={"accepted": accepted_on, "issued": issued_on},
         )

@@ -1,4 +1,6 @@
-def test_shandong_admin_sees_only_shandong_licences(client, shandong_admin, shandong_licence, zhejiang_licence):
+def test_shandong_admin_sees_only_shandong_licences(
+    client, shandong_admin, shandong_licence, zhejiang_licence
+):
     client.force_login(shandong_admin)
     response = client.get("/admin/licensing/licence/")
     assert response.status_code == 200
