@@ -57,7 +57,16 @@ class UserAdmin(ProvinceScopedAdminMixin, BaseUserAdmin):
     )
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("groups")
+        queryset = super().get_queryset(request).prefetch_related("groups")
+        if user_province_id(request.user):
+            # Accounts with rights beyond the provincial roles are national staff's to manage:
+            # setting such an account's password would hand those rights to this administrator.
+            queryset = (
+                queryset.filter(is_superuser=False)
+                .exclude(user_permissions__isnull=False)
+                .exclude(groups__in=Group.objects.exclude(name__in=PROVINCIAL_GROUPS))
+            )
+        return queryset
 
     @admin.display(description=_("roles"))
     def role_names(self, obj):

@@ -123,7 +123,13 @@ class ManufacturerAdmin(ExportableRegisterAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(licence_total=Count("licences"))
+        # Explicit ordering: grouped queries drop Meta.ordering, and autocomplete paginates.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(licence_total=Count("licences"))
+            .order_by(*Manufacturer._meta.ordering)
+        )
 
     @admin.display(description=_("licences"), ordering="licence_total")
     def licence_count(self, obj):
@@ -228,7 +234,12 @@ class LicenceAdmin(ExportableRegisterAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(product_total=Count("products"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(product_total=Count("products"))
+            .order_by(*Licence._meta.ordering)
+        )
 
     @admin.display(description=_("products"), ordering="product_total")
     def product_count(self, obj):

@@ -37,7 +37,6 @@ class ProvinceScopedMixin:
         province_id = user_province_id(request.user)
         if related is Province and province_id:
             kwargs["queryset"] = Province.objects.filter(pk=province_id)
-            kwargs.setdefault("initial", province_id)
         elif _is_scoped(related):
             kwargs["queryset"] = related.objects.for_user(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -67,6 +66,13 @@ class ProvinceScopedAdminMixin(ProvinceScopedMixin):
         # Django redirects with "perhaps it was deleted"; that would confirm another
         # province's object exists. Everyone gets the same 404 instead.
         raise Http404
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        province_id = user_province_id(request.user)
+        if province_id and self.model.province_lookup == "province":
+            initial.setdefault("province", province_id)
+        return initial
 
     def save_model(self, request, obj, form, change):
         province_id = user_province_id(request.user)
