@@ -45,5 +45,8 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+messages:
+	tools/update_translations.sh
+
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts

@@ -4,10 +4,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from licensing.scoping import ProvinceScopedQuerySet
 from licensing.validators import (
+    normalize_code,
+    normalize_licence_number,
     validate_credit_code,
     validate_licence_dates,
     validate_licence_number_format,
@@ -167,6 +170,13 @@ class Manufacturer(TimeStamped):
     def __str__(self):
         return self.name
 
+    def clean_fields(self, exclude=None):
+        # Before the validators run: a pasted code often has spaces, full-width or lower-case
+        # characters, and unnormalised copies would slip past the unique constraint.
+        if self.credit_code and not (exclude and "credit_code" in exclude):
+            self.credit_code = normalize_code(self.credit_code)
+        super().clean_fields(exclude)
+
 
 class TypeApproval(TimeStamped):
     """型式批准: the approval of a model, the precondition for licensing its manufacture."""
@@ -251,7 +261,7 @@ class TypeApproval(TimeStamped):
 
 class LicenceStatus(models.TextChoices):
     VALID = "valid", _("Valid")
-    CHANGED = "changed", _("Changed")
+    CHANGED = "changed", pgettext_lazy("licence status", "Changed")
     CANCELLED = "cancelled", _("Cancelled")
     REVOKED = "revoked", _("Revoked")
     EXPIRED = "expired", _("Expired")
@@ -332,11 +342,20 @@ class Licence(TimeStamped):
     def __str__(self):
         return self.number
 
+    def clean_fields(self, exclude=None):
+        # As on import (DESIGN.md §4): NFKC (full-width digits), no spaces, a missing 号 added.
+        if self.number and not (exclude and "number" in exclude):
+            self.number = normalize_licence_number(self.number)
+        super().clean_fields(exclude)
+
     def clean(self):
         super().clean()
-        validate_licence_dates(self.accepted_on, self.issued_on, self.expires_on)
         errors = {}
-        if self.province_id and self.number:
+        try:
+            validate_licence_dates(self.accepted_on, self.issued_on, self.expires_on)
+        except ValidationError as error:
+            errors.update(error.error_dict)
+        if self.province_id and self.number and self._number_is_well_formed():
             try:
                 validate_licence_number_province(self.number, self.province)
             except ValidationError as error:
@@ -352,6 +371,15 @@ class Licence(TimeStamped):
             )
         if errors:
             raise ValidationError(errors)
+
+    def _number_is_well_formed(self) -> bool:
+        # A malformed number or unknown abbreviation is already reported by clean_fields;
+        # a second "other province" message for it would only confuse.
+        try:
+            validate_licence_number_format(self.number)
+        except ValidationError:
+            return False
+        return True
 
 
 class LicensedProduct(models.Model):
@@ -406,7 +434,7 @@ class LicensedProduct(models.Model):
 
 class AnnouncementKind(models.TextChoices):
     APPROVAL = "approval", _("Approval")
-    CHANGE = "change", _("Change")
+    CHANGE = "change", pgettext_lazy("announcement kind", "Change")
     CANCELLATION = "cancellation", _("Cancellation")
 
 
