@@ -59,6 +59,10 @@ class ExportableRegisterAdmin(ExportActionMixin, RegisterAdmin):
     export_formats = EXPORT_FORMATS
     to_encoding = "utf-8-sig"  # Excel opens UTF-8 CSV correctly only with a BOM
 
+    def get_valid_export_item_pks(self, request):
+        # The library's default lists every pk of the table; only the user's rows are valid.
+        return self.model.objects.for_user(request.user).values_list("pk", flat=True)
+
 
 @admin.register(Province)
 class ProvinceAdmin(admin.ModelAdmin):

@@ -5,18 +5,22 @@ formula. The library's own setting only strips a single leading "=", so both for
 neutralise every such value themselves:
 
 - .xlsx: every string is written as a typed text cell, which Excel never evaluates, so the
-  value is kept exactly (a measuring range of "-20~60℃" round-trips unchanged);
+  value is kept exactly (a measuring range of "-20~60℃" round-trips unchanged); a carriage
+  return is written as the character reference &#13;, since XML readers turn a raw one into a
+  line feed, and control characters XML cannot hold become U+FFFD, as the library does;
 - .csv: text has no types, so such a value gets a leading apostrophe (OWASP's advice).
 """
 
+import zipfile
 from collections.abc import Iterable, Sequence
 from io import BytesIO
 
 from django.utils.translation import gettext_lazy as _
-from import_export import fields, resources
+from import_export import fields, resources, widgets
 from import_export.formats import base_formats
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from licensing.models import Licence, Manufacturer
@@ -42,9 +46,13 @@ def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence], title: str = "S
         cell.font = bold
         header_cells.append(cell)
     sheet.append(header_cells)
+    has_carriage_return = False
     for row in rows:
         cells = []
         for value in row:
+            if isinstance(value, str):
+                value = ILLEGAL_CHARACTERS_RE.sub("\N{REPLACEMENT CHARACTER}", value)
+                has_carriage_return = has_carriage_return or "\r" in value
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # never "f": text stays text
@@ -52,6 +60,25 @@ def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence], title: str = "S
         sheet.append(cells)
     buffer = BytesIO()
     workbook.save(buffer)
+    if has_carriage_return:
+        return _keep_carriage_returns(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def _keep_carriage_returns(xlsx: bytes) -> bytes:
+    """Write each raw CR of the sheets as &#13;, which XML readers keep (openpyxl writes it raw).
+
+    openpyxl escapes CR in attributes, so a raw CR byte in a sheet is always cell text; in
+    UTF-8 the byte 0x0D is never part of another character.
+    """
+    source = zipfile.ZipFile(BytesIO(xlsx))
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                content = content.replace(b"\r", b"&#13;")
+            target.writestr(item, content)
     return buffer.getvalue()
 
 
@@ -95,6 +122,9 @@ class ManufacturerResource(resources.ModelResource):
         )
         export_order = fields
 
+    def filter_export(self, queryset, **kwargs):
+        return queryset.select_related("province")
+
 
 class LicenceResource(resources.ModelResource):
     number = fields.Field(attribute="number", column_name=_("licence number"))
@@ -109,9 +139,24 @@ class LicenceResource(resources.ModelResource):
     issuing_level = fields.Field(
         attribute="get_issuing_level_display", column_name=_("issuing level")
     )
-    accepted_on = fields.Field(attribute="accepted_on", column_name=_("application accepted on"))
-    issued_on = fields.Field(attribute="issued_on", column_name=_("issued on"))
-    expires_on = fields.Field(attribute="expires_on", column_name=_("valid until"))
+    # Dates stay dates: the admin passes native types only to the library's own binary
+    # formats (an exact type check that SafeXLSX fails), so .xlsx would get text cells that
+    # Excel cannot sort or filter as dates. CSV writes them as 2016-05-12 either way.
+    accepted_on = fields.Field(
+        attribute="accepted_on",
+        column_name=_("application accepted on"),
+        widget=widgets.DateWidget(coerce_to_string=False),
+    )
+    issued_on = fields.Field(
+        attribute="issued_on",
+        column_name=_("issued on"),
+        widget=widgets.DateWidget(coerce_to_string=False),
+    )
+    expires_on = fields.Field(
+        attribute="expires_on",
+        column_name=_("valid until"),
+        widget=widgets.DateWidget(coerce_to_string=False),
+    )
     status = fields.Field(attribute="get_status_display", column_name=_("status"))
     products = fields.Field(column_name=_("licensed products"))
 

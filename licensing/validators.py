@@ -10,9 +10,12 @@ CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 # GB 32100-2015: weight of position i (1-based) is 3^(i-1) mod 31.
 CREDIT_CODE_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 
-LICENCE_NUMBER_RE = re.compile(r"^(?P<abbr>\w)制(?P<digits>\d{8})号$")
-TYPE_APPROVAL_NEW_RE = re.compile(r"^(19|20)\d{2}[A-Z]\d{3,4}-(?P<province>\d{2})$")
-TYPE_APPROVAL_OLD_RE = re.compile(r"^CPA \d{2}-[A-Z]\d{3}$")
+# Used with fullmatch: "$" would accept a trailing newline. Digits are ASCII only: "\d" also
+# matches full-width and other scripts' digits, which would let "鲁制００012345号" in beside
+# "鲁制00012345号" and defeat the unique constraint.
+LICENCE_NUMBER_RE = re.compile(r"(?P<abbr>\w)制(?P<digits>[0-9]{8})号")
+TYPE_APPROVAL_NEW_RE = re.compile(r"(19|20)[0-9]{2}[A-Z][0-9]{3,4}-(?P<province>[0-9]{2})")
+TYPE_APPROVAL_OLD_RE = re.compile(r"CPA [0-9]{2}-[A-Z][0-9]{3}")
 
 
 def normalize_text(value: str) -> str:
@@ -75,7 +78,7 @@ def validate_licence_number_format(value: str) -> None:
     """许可证编号: <abbreviation>制<8 digits>号, the abbreviation a known province."""
     from licensing.models import Province
 
-    match = LICENCE_NUMBER_RE.match(value)
+    match = LICENCE_NUMBER_RE.fullmatch(value)
     if not match:
         raise ValidationError(
             _(
@@ -95,7 +98,7 @@ def validate_licence_number_format(value: str) -> None:
 
 def validate_licence_number_province(value: str, province) -> None:
     """The licence number's abbreviation must name the issuing province."""
-    match = LICENCE_NUMBER_RE.match(value)
+    match = LICENCE_NUMBER_RE.fullmatch(value)
     if match and match["abbr"] not in province.abbreviations():
         raise ValidationError(
             _(
@@ -116,9 +119,9 @@ def validate_type_approval_number(value: str) -> None:
     """型式批准证书编号: YYYY + letter + 3–4 digits + -NN (province code), or CPA yy-Xnnn."""
     from licensing.models import Province
 
-    if TYPE_APPROVAL_OLD_RE.match(value):
+    if TYPE_APPROVAL_OLD_RE.fullmatch(value):
         return
-    match = TYPE_APPROVAL_NEW_RE.match(value)
+    match = TYPE_APPROVAL_NEW_RE.fullmatch(value)
     if not match:
         raise ValidationError(
             _(
