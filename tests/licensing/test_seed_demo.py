@@ -1,0 +1,189 @@
+"""`manage.py seed_demo`: a realistic, valid, idempotent demo register and three demo logins."""
+
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import User
+from accounts.roles import DATA_ENTRY, PROVINCIAL_ADMIN, REVIEWER
+from licensing.models import (
+    Announcement,
+    InstrumentCategory,
+    IssuingLevel,
+    Licence,
+    LicenceStatus,
+    LicensedProduct,
+    Manufacturer,
+    TypeApproval,
+    TypeEvaluationInstitution,
+)
+from licensing.validators import normalize_text, validate_credit_code
+
+DEMO_LOGINS = [
+    ("shandong_admin", "demo-shandong-2016", PROVINCIAL_ADMIN, "37"),
+    ("zhejiang_clerk", "demo-zhejiang-2016", DATA_ENTRY, "33"),
+    ("reviewer", "demo-reviewer-2016", REVIEWER, None),
+]
+REGISTER_MODELS = [
+    TypeEvaluationInstitution,
+    Manufacturer,
+    TypeApproval,
+    Licence,
+    LicensedProduct,
+    Announcement,
+]
+HISTORY_MODELS = [Manufacturer, TypeApproval, Licence, LicensedProduct, Announcement]
+
+
+def seed_demo(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def database_state():
+    """Every register row, every history record and the demo users, as plain values."""
+    return {
+        **{
+            model.__name__: list(model.objects.order_by("pk").values()) for model in REGISTER_MODELS
+        },
+        **{
+            f"{model.__name__} history": list(model.history.order_by("pk").values())
+            for model in HISTORY_MODELS
+        },
+        "users": list(User.objects.order_by("pk").values()),
+        "user groups": list(User.groups.through.objects.order_by("pk").values()),
+    }
+
+
+@pytest.fixture
+def seeded(db):
+    return seed_demo("--force")
+
+
+def test_refuses_to_run_with_debug_off_and_writes_nothing(db, settings):
+    settings.DEBUG = False
+    before = database_state()
+
+    with pytest.raises(CommandError, match="--force"):
+        seed_demo()
+
+    assert database_state() == before
+    assert not Licence.objects.exists()
+    assert not User.objects.filter(username__in=[login[0] for login in DEMO_LOGINS]).exists()
+
+
+def test_runs_without_force_when_debug_is_on(db, settings):
+    settings.DEBUG = True
+
+    seed_demo()
+
+    assert Licence.objects.filter(province__code="37").count() >= 100
+
+
+def test_both_provinces_get_a_register_across_all_nine_categories(seeded):
+    all_categories = set(InstrumentCategory.objects.values_list("code", flat=True))
+    assert len(all_categories) == 9
+    for code in ("37", "33"):
+        licences = Licence.objects.filter(province__code=code)
+        assert licences.count() >= 100
+        assert Manufacturer.objects.filter(province__code=code).count() >= 50
+        used = set(
+            LicensedProduct.objects.filter(licence__province__code=code).values_list(
+                "category__code", flat=True
+            )
+        )
+        assert used == all_categories
+        statuses = list(licences.values_list("status", flat=True))
+        assert statuses.count(LicenceStatus.VALID) > len(statuses) / 2
+        assert {LicenceStatus.CHANGED, LicenceStatus.CANCELLED, LicenceStatus.EXPIRED} < set(
+            statuses
+        )
+    levels = list(Licence.objects.values_list("issuing_level", flat=True))
+    assert levels.count(IssuingLevel.PROVINCIAL) > len(levels) / 2
+    assert {IssuingLevel.MUNICIPAL, IssuingLevel.COUNTY} < set(levels)
+
+
+def test_type_approvals_institutions_and_announcements_are_seeded(seeded):
+    assert LicensedProduct.objects.filter(type_approval__isnull=False).exists()
+    assert set(
+        TypeEvaluationInstitution.objects.values_list("uniformly_authorised", flat=True)
+    ) == {
+        True,
+        False,
+    }
+    assert not TypeEvaluationInstitution.objects.filter(categories=None).exists()
+    assert Announcement.objects.filter(filed_on__isnull=True).exists()
+    assert Announcement.objects.filter(filed_on__isnull=False).exists()
+
+
+def test_every_seeded_object_is_valid(seeded):
+    for manufacturer in Manufacturer.objects.all():
+        validate_credit_code(manufacturer.credit_code)
+        manufacturer.full_clean()
+        # Import compares NFKC-normalised text: an exported demo must re-import unchanged.
+        assert normalize_text(manufacturer.name) == manufacturer.name
+        assert normalize_text(manufacturer.address) == manufacturer.address
+    for licence in Licence.objects.select_related("manufacturer", "province"):
+        licence.full_clean()
+        assert date(2009, 1, 1) <= licence.issued_on <= date(2016, 12, 31)
+        assert (licence.expires_on - licence.issued_on).days in (1095, 1096)  # three years
+        assert 1 <= licence.products.count() <= 3
+    for model in (TypeApproval, LicensedProduct, Announcement):
+        for obj in model.objects.all():
+            obj.full_clean()
+    for product in LicensedProduct.objects.select_related("type_approval"):
+        for value in (product.product_name, product.model_spec, product.measuring_range):
+            assert normalize_text(value) == value
+        if product.type_approval:
+            assert product.type_approval.model_spec == product.model_spec
+            assert product.type_approval.approved_on <= product.licence.issued_on
+
+
+def test_every_seeded_object_has_a_creation_history_record(seeded):
+    for model in HISTORY_MODELS:
+        created = set(model.history.filter(history_type="+").values_list("id", flat=True))
+        assert created == set(model.objects.values_list("pk", flat=True)), model.__name__
+
+
+def test_running_twice_creates_and_changes_nothing(seeded):
+    before = database_state()
+
+    seed_demo("--force")
+
+    assert database_state() == before
+
+
+def test_demo_users_log_in_with_their_roles_and_provinces(seeded, client):
+    for username, password, role, province_code in DEMO_LOGINS:
+        assert client.login(username=username, password=password), username
+        user = User.objects.get(username=username)
+        assert user.is_staff
+        assert not user.is_superuser
+        assert list(user.groups.values_list("name", flat=True)) == [role]
+        assert (user.province.code if user.province else None) == province_code
+        client.logout()
+
+
+def test_rerunning_resets_a_changed_demo_login(seeded, client):
+    user = User.objects.get(username="shandong_admin")
+    user.set_password("something-else")
+    user.province = None
+    user.save()
+    user.groups.clear()
+
+    seed_demo("--force")
+
+    assert client.login(username="shandong_admin", password="demo-shandong-2016")
+    user.refresh_from_db()
+    assert user.province.code == "37"
+    assert list(user.groups.values_list("name", flat=True)) == [PROVINCIAL_ADMIN]
+
+
+def test_output_lists_the_demo_logins(seeded):
+    for username, password, role, _province in DEMO_LOGINS:
+        line = next(line for line in seeded.splitlines() if username in line)
+        assert password in line
+        assert role in line
