@@ -1,5 +1,6 @@
 """The national register: who is licensed to manufacture which key-managed instruments."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -128,6 +129,66 @@ class TypeEvaluationInstitution(models.Model):
         return self.name
 
 
+class ImportBatchStatus(models.TextChoices):
+    PREVIEWED = "previewed", _("Previewed")
+    COMMITTED = "committed", _("Committed")
+
+
+class ImportBatch(models.Model):
+    """One upload of a licence list: who, when, which file, and what it did or would do."""
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="import_batches",
+        verbose_name=_("created by"),
+        help_text=_("Empty for a command-line import run without --as-user."),
+    )
+    province = models.ForeignKey(
+        Province,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="import_batches",
+        verbose_name=_("province"),
+        help_text=_("Empty for a national import of several provinces."),
+    )
+    file_name = models.CharField(_("file name"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=ImportBatchStatus.choices,
+        default=ImportBatchStatus.PREVIEWED,
+    )
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    errors = models.JSONField(_("errors"), default=list, blank=True)
+    warnings = models.JSONField(_("warnings"), default=list, blank=True)
+    committed_at = models.DateTimeField(_("committed at"), null=True, blank=True)
+    # The uploaded bytes, kept in the database between preview and confirm so that any app
+    # server can confirm; cleared on commit.
+    content = models.BinaryField(_("content"), null=True, blank=True, editable=False)
+
+    province_lookup = "province"
+    objects = ProvinceScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+
+    def __str__(self):
+        return (
+            f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+            if self.created_at
+            else self.file_name
+        )
+
+
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -153,6 +214,16 @@ class Manufacturer(TimeStamped):
     legal_representative = models.CharField(_("legal representative"), max_length=50, blank=True)
     contact_person = models.CharField(_("contact person"), max_length=50, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=50, blank=True)
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="manufacturers",
+        verbose_name=_("import batch"),
+        help_text=_("The import that created this row, if an import did."),
+    )
 
     province_lookup = "province"
     objects = ProvinceScopedQuerySet.as_manager()
@@ -311,6 +382,16 @@ class Licence(TimeStamped):
     status = models.CharField(
         _("status"), max_length=12, choices=LicenceStatus.choices, default=LicenceStatus.VALID
     )
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="licences",
+        verbose_name=_("import batch"),
+        help_text=_("The import that created this row, if an import did."),
+    )
 
     province_lookup = "province"
     objects = LicenceQuerySet.as_manager()
@@ -409,6 +490,24 @@ class LicensedProduct(models.Model):
         related_name="licensed_products",
         verbose_name=_("type approval"),
     )
+    # Kept as written even when no TypeApproval with this number is registered (yet), so that
+    # the imported list loses nothing; type_approval links the certificate when there is one.
+    type_approval_number = models.CharField(
+        _("type-approval certificate number"),
+        max_length=30,
+        blank=True,
+        validators=[validate_type_approval_number],
+    )
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="licensed_products",
+        verbose_name=_("import batch"),
+        help_text=_("The import that created this row, if an import did."),
+    )
 
     province_lookup = "licence__province"
     objects = ProvinceScopedQuerySet.as_manager()
@@ -491,6 +590,7 @@ class Announcement(TimeStamped):
 
 __all__ = [
     "Announcement",
+    "ImportBatch",
     "InstrumentCategory",
     "Licence",
     "LicensedProduct",

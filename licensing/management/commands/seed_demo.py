@@ -13,6 +13,7 @@ import unicodedata
 from datetime import date, timedelta
 from itertools import chain
 
+from chinese_calendar import is_workday
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -38,8 +39,6 @@ from licensing.models import (
     TypeApproval,
     TypeEvaluationInstitution,
 )
-
-from chinese_calendar import is_workday
 
 SEED = 2016
 
