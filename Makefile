@@ -7,7 +7,7 @@ PORT ?= 8000
 # Development runs with DEBUG on; tests and production with it off.
 DEV_ENV := DEBUG=true
 
-.PHONY: run test test-fast lint format migrate seed bench clean messages
+.PHONY: run test lint format migrate seed clean messages
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON)).")'

@@ -11,6 +11,11 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from licensing.admin_mixins import ProvinceScopedAdminMixin, ProvinceScopedMixin
 from licensing.exports import EXPORT_FORMATS, LicenceResource, ManufacturerResource
+from licensing.imports import (
+    InstitutionImportResource,
+    ManufacturerImportResource,
+    ScopedImportMixin,
+)
 from licensing.models import (
     Announcement,
     InstrumentCategory,
@@ -85,7 +90,8 @@ class InstrumentCategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(TypeEvaluationInstitution)
-class TypeEvaluationInstitutionAdmin(admin.ModelAdmin):
+class TypeEvaluationInstitutionAdmin(ScopedImportMixin, admin.ModelAdmin):
+    import_resource_classes = [InstitutionImportResource]
     list_display = ["name", "province", "uniformly_authorised", "category_names"]
     list_filter = ["uniformly_authorised", "province", "categories"]
     list_select_related = ["province"]
@@ -102,8 +108,9 @@ class TypeEvaluationInstitutionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Manufacturer)
-class ManufacturerAdmin(ExportableRegisterAdmin):
+class ManufacturerAdmin(ScopedImportMixin, ExportableRegisterAdmin):
     resource_classes = [ManufacturerResource]
+    import_resource_classes = [ManufacturerImportResource]
     list_display = [
         "name",
         "credit_code",

@@ -124,6 +124,9 @@ class TypeEvaluationInstitution(models.Model):
         ordering = ["province__code", "name"]
         verbose_name = _("type-evaluation institution")
         verbose_name_plural = _("type-evaluation institutions")
+        permissions = [
+            ("import_typeevaluationinstitution", _("Can import type-evaluation institutions")),
+        ]
 
     def __str__(self):
         return self.name

@@ -20,12 +20,12 @@ from licensing.models import (
 
 PERSONAS = ["anonymous", "shandong_admin", "zhejiang_clerk", "reviewer"]
 
-# What each role may do per model (v=view, a=add, c=change, d=delete, e=export).
+# What each role may do per model (v=view, a=add, c=change, d=delete, e=export, i=import).
 RIGHTS = {
     "shandong_admin": {
-        "manufacturer": "vacde",
+        "manufacturer": "vacdei",
         "typeapproval": "vacd",
-        "licence": "vacde",
+        "licence": "vacdei",
         "licensedproduct": "vacd",
         "announcement": "vacd",
         "province": "v",
@@ -34,9 +34,9 @@ RIGHTS = {
         "user": "vac",
     },
     "zhejiang_clerk": {
-        "manufacturer": "vace",
+        "manufacturer": "vacei",
         "typeapproval": "vac",
-        "licence": "vace",
+        "licence": "vacei",
         "licensedproduct": "vacd",
         "announcement": "vac",
         "province": "v",
@@ -52,7 +52,7 @@ RIGHTS = {
         "announcement": "v",
         "province": "vc",
         "instrumentcategory": "vac",
-        "typeevaluationinstitution": "vacd",
+        "typeevaluationinstitution": "vacdi",
         "user": "",
     },
 }
@@ -61,6 +61,8 @@ PROVINCE_OF = {"shandong_admin": "37", "zhejiang_clerk": "33", "reviewer": None}
 PROVINCE_OWNED = ["manufacturer", "typeapproval", "licence", "licensedproduct", "announcement"]
 APP_OF = {"user": "accounts"}
 EXPORTABLE = ["manufacturer", "licence"]
+# The django-import-export imports (the licence list has its own import screens).
+IMPORTABLE = ["manufacturer", "typeevaluationinstitution"]
 # Province adds are for superusers only (reference data loaded by migration).
 NO_ADD = {"province"}
 
@@ -210,6 +212,28 @@ def test_list_add_and_export_pages(client, request, world, persona, model, view)
             assert MARKER[model](world[other][model]) in content
         else:
             assert MARKER[model](world[other][model]) not in content
+
+
+IMPORT_CASES = [
+    (persona, model, view)
+    for persona in PERSONAS
+    for model in IMPORTABLE
+    for view in ("import", "process_import")
+]
+
+
+@pytest.mark.parametrize(("persona", "model", "view"), IMPORT_CASES)
+def test_import_pages(client, request, world, persona, model, view):
+    _login(client, request, persona)
+    url = _url(model, view)
+    # The confirm step only takes a POST; an empty one is an invalid form, shown again.
+    response = client.get(url) if view == "import" else client.post(url, {})
+    if persona == "anonymous":
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+        return
+    allowed = "i" in RIGHTS[persona][model]
+    assert response.status_code == (200 if allowed else 403), (persona, model, view)
 
 
 AUTOCOMPLETE_CASES = [

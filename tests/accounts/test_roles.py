@@ -29,6 +29,7 @@ DATA_ENTRY_PERMISSIONS = {
     "licensing.export_manufacturer",
     "licensing.export_licence",
     "licensing.import_licence",
+    "licensing.import_manufacturer",
 }
 PROVINCIAL_ADMIN_PERMISSIONS = DATA_ENTRY_PERMISSIONS | {
     "licensing.delete_manufacturer",
@@ -54,6 +55,7 @@ REVIEWER_PERMISSIONS = {
     "licensing.add_typeevaluationinstitution",
     "licensing.change_typeevaluationinstitution",
     "licensing.delete_typeevaluationinstitution",
+    "licensing.import_typeevaluationinstitution",
     "licensing.export_manufacturer",
     "licensing.export_licence",
     "accounts.view_all_provinces",
