@@ -4,7 +4,7 @@ from django.contrib.admin.utils import unquote
 from django.http import Http404
 
 from licensing.models import Province
-from licensing.scoping import user_province_id
+from licensing.scoping import user_province_id, user_sees_all_provinces
 
 
 def _is_scoped(model) -> bool:
@@ -44,10 +44,11 @@ class ProvinceScopedMixin:
     def _object_visible(self, request, obj) -> bool:
         if obj is None or obj.pk is None:
             return True
+        # obj is the admin's own object, or an inline's parent: judge it by its own province.
         province_id = user_province_id(request.user)
         if province_id:
             return province_id_of(obj) == province_id
-        return self.model.objects.for_user(request.user).filter(pk=obj.pk).exists()
+        return user_sees_all_provinces(request.user)
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) and self._object_visible(request, obj)
