@@ -1,0 +1,1 @@
+"""Bulk import of licence lists: reading files safely, validating rows, writing the register."""
