@@ -145,7 +145,16 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Uploaded return attachments: outside STATIC_ROOT and any MEDIA_URL, handed out only by a view
+# that checks the user may see the return.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT") or BASE_DIR / "private-media")
+RETURN_ATTACHMENT_MAX_BYTES = env_int("RETURN_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+
 LOGIN_URL = "admin:login"
+
+# Findings of the special verification: an announcement published more than this many calendar
+# days after the licensing decision is reported as late.
+ANNOUNCEMENT_MAX_DELAY_DAYS = env_int("ANNOUNCEMENT_MAX_DELAY_DAYS", 20)
 
 # E-mail: console in development, SMTP when EMAIL_HOST is set.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")

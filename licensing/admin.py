@@ -238,6 +238,8 @@ class LicenceAdmin(ExportableRegisterAdmin):
                     "issuing_level",
                     "accepted_on",
                     "issued_on",
+                    "excluded_days",
+                    "extension_approved",
                     "expires_on",
                 ]
             },

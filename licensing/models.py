@@ -381,6 +381,20 @@ class Licence(TimeStamped):
     )
     accepted_on = models.DateField(_("application accepted on"), null=True, blank=True)
     issued_on = models.DateField(_("issued on"))
+    # 行政许可法 Art. 42, 45: what the processing-time finding needs besides the two dates.
+    excluded_days = models.PositiveIntegerField(
+        _("days not counted (testing, evaluation, assessment)"),
+        default=0,
+        help_text=_(
+            "Working days spent on testing, type evaluation, expert review and assessment, "
+            "which do not count towards the statutory processing time."
+        ),
+    )
+    extension_approved = models.BooleanField(
+        _("extension approved"),
+        default=False,
+        help_text=_("The head of the authority approved 10 more working days (30 instead of 20)."),
+    )
     expires_on = models.DateField(_("valid until"))
     status = models.CharField(
         _("status"), max_length=12, choices=LicenceStatus.choices, default=LicenceStatus.VALID

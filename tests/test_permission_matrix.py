@@ -17,6 +17,7 @@ from licensing.models import (
     TypeApproval,
     TypeEvaluationInstitution,
 )
+from verification.models import Campaign, ProvincialReturn
 
 PERSONAS = ["anonymous", "shandong_admin", "zhejiang_clerk", "reviewer"]
 
@@ -32,6 +33,8 @@ RIGHTS = {
         "instrumentcategory": "v",
         "typeevaluationinstitution": "v",
         "user": "vac",
+        "provincialreturn": "v",
+        "campaign": "v",
     },
     "zhejiang_clerk": {
         "manufacturer": "vacei",
@@ -43,6 +46,8 @@ RIGHTS = {
         "instrumentcategory": "v",
         "typeevaluationinstitution": "v",
         "user": "",
+        "provincialreturn": "v",
+        "campaign": "v",
     },
     "reviewer": {
         "manufacturer": "ve",
@@ -54,12 +59,23 @@ RIGHTS = {
         "instrumentcategory": "vac",
         "typeevaluationinstitution": "vacdi",
         "user": "",
+        # Returns change only through the workflow's own pages; the admin just shows them.
+        "provincialreturn": "v",
+        "campaign": "vac",
     },
 }
 PROVINCE_OF = {"shandong_admin": "37", "zhejiang_clerk": "33", "reviewer": None}
 
-PROVINCE_OWNED = ["manufacturer", "typeapproval", "licence", "licensedproduct", "announcement"]
-APP_OF = {"user": "accounts"}
+PROVINCE_OWNED = [
+    "manufacturer",
+    "typeapproval",
+    "licence",
+    "licensedproduct",
+    "announcement",
+    "provincialreturn",
+]
+NATIONAL = ["province", "instrumentcategory", "typeevaluationinstitution", "campaign"]
+APP_OF = {"user": "accounts", "provincialreturn": "verification", "campaign": "verification"}
 EXPORTABLE = ["manufacturer", "licence"]
 # The django-import-export imports (the licence list has its own import screens).
 IMPORTABLE = ["manufacturer", "typeevaluationinstitution"]
@@ -73,6 +89,7 @@ def world(shandong, zhejiang):
     from tests.conftest import make_user
 
     objects = {}
+    campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
     for key, province, seed in [("37", shandong, 10), ("33", zhejiang, 20)]:
         manufacturer = make_manufacturer(province, seed)
         licence = make_licence(manufacturer, seed, products=1)
@@ -96,12 +113,16 @@ def world(shandong, zhejiang):
             "typeapproval": type_approval,
             "announcement": announcement,
             "user": make_user(f"user_{province.code}", province=province),
+            "provincialreturn": ProvincialReturn.objects.create(
+                campaign=campaign, province=province
+            ),
         }
     institution = TypeEvaluationInstitution.objects.create(name="中国计量科学研究院", province_id=1)
     objects["national"] = {
         "province": shandong,
         "instrumentcategory": InstrumentCategory.objects.first(),
         "typeevaluationinstitution": institution,
+        "campaign": campaign,
     }
     return objects
 
@@ -148,7 +169,7 @@ OBJECT_CASES = [
 ] + [
     (persona, model, view, None)
     for persona in PERSONAS
-    for model in ["province", "instrumentcategory", "typeevaluationinstitution"]
+    for model in NATIONAL
     for view in ("change", "delete", "history")
 ]
 
@@ -176,18 +197,13 @@ MARKER = {
     "licensedproduct": lambda obj: obj.model_spec,
     "announcement": lambda obj: obj.licence.number,
     "user": lambda obj: obj.username,
+    "provincialreturn": lambda obj: obj.province.name,
 }
 
 LIST_CASES = [
     (persona, model, view)
     for persona in PERSONAS
-    for model in [
-        *PROVINCE_OWNED,
-        "user",
-        "province",
-        "instrumentcategory",
-        "typeevaluationinstitution",
-    ]
+    for model in [*PROVINCE_OWNED, "user", *NATIONAL]
     for view in ("changelist", "add")
 ] + [(persona, model, "export") for persona in PERSONAS for model in EXPORTABLE]
 

@@ -30,8 +30,18 @@ DATA_ENTRY_PERMISSIONS = {
     "licensing.export_licence",
     "licensing.import_licence",
     "licensing.import_manufacturer",
+    "verification.view_campaign",
+    "verification.view_provincialreturn",
+    "verification.add_provincialreturn",
+    "verification.change_provincialreturn",
+    "verification.view_returnattachment",
+    "verification.add_returnattachment",
+    "verification.delete_returnattachment",
+    "verification.view_systemadministrator",
+    "verification.add_systemadministrator",
 }
 PROVINCIAL_ADMIN_PERMISSIONS = DATA_ENTRY_PERMISSIONS | {
+    "verification.submit_provincialreturn",
     "licensing.delete_manufacturer",
     "licensing.delete_typeapproval",
     "licensing.delete_licence",
@@ -59,6 +69,15 @@ REVIEWER_PERMISSIONS = {
     "licensing.export_manufacturer",
     "licensing.export_licence",
     "accounts.view_all_provinces",
+    "verification.view_campaign",
+    "verification.add_campaign",
+    "verification.change_campaign",
+    "verification.view_provincialreturn",
+    "verification.review_provincialreturn",
+    "verification.view_returnattachment",
+    "verification.view_returnevent",
+    "verification.view_returnsnapshot",
+    "verification.view_systemadministrator",
 }
 
 REGISTER_MODELS = ["manufacturer", "typeapproval", "licence", "announcement", "licensedproduct"]
@@ -123,3 +142,12 @@ def test_only_superusers_may_delete_users(db):
     holders = Permission.objects.get(content_type__app_label="accounts", codename="delete_user")
     assert not holders.group_set.exists()
     assert not holders.user_set.exists()
+
+
+def test_only_the_provincial_administrator_submits_and_only_reviewers_review(db):
+    assert "verification.submit_provincialreturn" not in group_permissions(DATA_ENTRY)
+    assert "verification.submit_provincialreturn" in group_permissions(PROVINCIAL_ADMIN)
+    assert "verification.submit_provincialreturn" not in group_permissions(REVIEWER)
+    for role in (DATA_ENTRY, PROVINCIAL_ADMIN):
+        assert "verification.review_provincialreturn" not in group_permissions(role)
+    assert "verification.review_provincialreturn" in group_permissions(REVIEWER)

@@ -33,6 +33,7 @@ def _licence_post(manufacturer, province, number, products=()):
         "issuing_level": "provincial",
         "accepted_on": "2016-03-01",
         "issued_on": "2016-04-01",
+        "excluded_days": "0",
         "expires_on": "2019-03-31",
         "products-TOTAL_FORMS": str(len(products)),
         "products-INITIAL_FORMS": "0",
@@ -156,6 +157,7 @@ def test_history_page_shows_who_changed_what(client, shandong_admin, shandong_li
             "issuing_authority": "山东省市场监督管理局",
             "accepted_on": shandong_licence.accepted_on.isoformat(),
             "issued_on": shandong_licence.issued_on.isoformat(),
+            "excluded_days": str(shandong_licence.excluded_days),  # 0 is falsy above
             "expires_on": shandong_licence.expires_on.isoformat(),
             "products-TOTAL_FORMS": "0",
             "products-INITIAL_FORMS": "0",
@@ -210,3 +212,15 @@ def test_changelist_filters_by_expiry(client, reviewer, shandong):
     ).content.decode()
     assert expired.number in content
     assert current.number not in content
+
+
+def test_reviewer_sees_the_products_of_any_provinces_licence(client, reviewer, zhejiang_licence):
+    # A product whose pk equals the licence's would hide a check that looks up the wrong model.
+    LicensedProduct.objects.filter(pk=zhejiang_licence.pk).delete()
+    assert zhejiang_licence.products.exists()
+    client.force_login(reviewer)
+    response = client.get(reverse("admin:licensing_licence_change", args=[zhejiang_licence.pk]))
+    formsets = response.context["inline_admin_formsets"]
+    assert len(formsets) == 1
+    shown = {form.instance.model_spec for form in formsets[0].formset.forms}
+    assert shown == set(zhejiang_licence.products.values_list("model_spec", flat=True))

@@ -16,10 +16,13 @@ from licensing.models import (
     LicenceStatus,
     LicensedProduct,
     Manufacturer,
+    Province,
     TypeApproval,
     TypeEvaluationInstitution,
 )
 from licensing.validators import normalize_text, validate_credit_code
+from verification.findings import Rule, compute_findings
+from verification.models import Campaign
 
 DEMO_LOGINS = [
     ("shandong_admin", "demo-shandong-2016", PROVINCIAL_ADMIN, "37"),
@@ -187,3 +190,34 @@ def test_output_lists_the_demo_logins(seeded):
         line = next(line for line in seeded.splitlines() if username in line)
         assert password in line
         assert role in line
+
+
+def test_demo_register_gives_every_finding_of_the_2016_campaign(seeded):
+    campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
+    for code in ("37", "33"):
+        findings = compute_findings(province=Province.objects.get(code=code), campaign=campaign)
+
+        # The demo's dates (2009–2016) all lie inside the official holiday calendar.
+        assert {finding.rule for finding in findings} == set(Rule) - {Rule.CALENDAR_NOT_COVERED}
+        assert {
+            "out_of_scope.county_level",
+            "out_of_scope.municipal_level",
+            "out_of_scope.no_type_approval",
+            "unauthorised_institution.not_uniformly_authorised",
+            "unauthorised_institution.not_authorised_for_category",
+            "not_announced.approval",
+            "not_announced.change",
+            "not_announced.cancellation",
+        } <= {finding.code for finding in findings}
+        # A handful of each, as in a province that mostly keeps the rules: not noise.
+        assert all(finding.count <= 5 for finding in findings), [
+            (finding.code, finding.count) for finding in findings
+        ]
+
+
+def test_demo_register_records_extensions_and_days_not_counted(seeded):
+    assert Licence.objects.filter(extension_approved=True).exists()
+    assert Licence.objects.filter(excluded_days__gt=0).exists()
+    assert LicensedProduct.objects.filter(
+        type_approval__isnull=True, type_approval_number__gt=""
+    ).exists()

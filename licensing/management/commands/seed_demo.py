@@ -5,6 +5,9 @@ is create-only, keyed on the identities the register itself uses (credit code, l
 type-approval certificate number, institution name): rows that already exist are left exactly as
 they are, and a licence's products and announcements are written only with the licence. That also
 keeps `--force` from overwriting real data that happens to share a number with the demo.
+
+The register is well kept except for a few faults planted on purpose (plan_findings), so that
+the special verification's findings show each of their rules on the demo.
 """
 
 import functools
@@ -342,8 +345,6 @@ def plan_province(rng: random.Random, province: Province) -> dict:
         portfolio = pick_portfolio(rng, category, 2 + rng.randrange(3))
         if secondary and rng.random() < 0.3:
             portfolio += pick_portfolio(rng, secondary, 1 + rng.randrange(2))
-        for item in portfolio:
-            item["approve"] = rng.random() < 0.6
         manufacturers.append(
             {
                 "fields": {
@@ -376,7 +377,6 @@ def plan_province(rng: random.Random, province: Province) -> dict:
         for _index in range(count):
             status = rng.choices(statuses, status_weights)[0]
             issued = next_workday(random_date(rng, *windows[status]))
-            level, authority = issuing_authority(rng, bureau, manufacturer)
             portfolio = manufacturer["portfolio"]
             size = min(len(portfolio), rng.choices((1, 2, 3), (45, 35, 20))[0])
             products = rng.sample(portfolio, size)
@@ -389,9 +389,9 @@ def plan_province(rng: random.Random, province: Province) -> dict:
                             lambda: licence_number(province, rng.randrange(10_000, 4_000_000)),
                             used_numbers,
                         ),
-                        "issuing_authority": authority,
-                        "issuing_level": level,
-                        "accepted_on": accepted_on(rng, issued),
+                        "issuing_authority": bureau,
+                        "issuing_level": IssuingLevel.PROVINCIAL,
+                        **processing(rng, issued),
                         "issued_on": issued,
                         "expires_on": add_years(issued, 3),
                         "status": status,
@@ -406,8 +406,6 @@ def plan_province(rng: random.Random, province: Province) -> dict:
     used_certificates = set()
     for manufacturer in manufacturers:
         for item in manufacturer["portfolio"]:
-            if not item["approve"]:
-                continue
             before = item.get("first_used") or random_date(rng, date(2010, 1, 1), date(2016, 9, 30))
             approved = workdays_before(before, rng.randrange(10, 250))
             letter = TYPE_APPROVAL_LETTERS[item["category"]]
@@ -451,49 +449,48 @@ def pick_portfolio(rng: random.Random, category: str, size: int) -> list[dict]:
     ]
 
 
-def issuing_authority(rng: random.Random, bureau: str, manufacturer: dict) -> tuple[str, str]:
-    """Mostly the provincial bureau; some licences delegated to city or county bureaus."""
-    level = rng.choices(
-        (IssuingLevel.PROVINCIAL, IssuingLevel.MUNICIPAL, IssuingLevel.COUNTY), (85, 11, 4)
-    )[0]
-    district = manufacturer["district"]
-    if level == IssuingLevel.COUNTY and district.endswith(("市", "县")):
-        return level, f"{district}质量技术监督局"
-    if level != IssuingLevel.PROVINCIAL:
-        return IssuingLevel.MUNICIPAL, f"{manufacturer['city']}市质量技术监督局"
-    return level, bureau
+def processing(rng: random.Random, issued: date) -> dict:
+    """Acceptance date and what justifies the time taken: all within the statutory limit.
 
-
-def accepted_on(rng: random.Random, issued: date) -> date | None:
-    """Usually within the 20 statutory working days; some extended, a few overdue or unknown."""
+    Usually within 20 working days; some with the head's extension to 30; a few longer because
+    type testing or assessment took time that is not counted. plan_findings adds the overdue ones.
+    """
     roll = rng.random()
-    if roll < 0.05:
-        return None
-    if roll < 0.87:
-        days = rng.randint(5, 20)
-    elif roll < 0.96:
-        days = rng.randint(21, 30)
-    else:
+    days, excluded, extended = rng.randint(5, 20), 0, False
+    if roll >= 0.95:
         days = rng.randint(31, 45)
-    return workdays_before(issued, days)
+        excluded = days - rng.randint(12, 20)
+    elif roll >= 0.85:
+        days, extended = rng.randint(21, 30), True
+    return {
+        "accepted_on": workdays_before(issued, days),
+        "excluded_days": excluded,
+        "extension_approved": extended,
+    }
 
 
 def plan_announcements(
     rng: random.Random, province: Province, status: str, issued: date
 ) -> list[dict]:
-    if status == LicenceStatus.CHANGED:
-        kind, chance = AnnouncementKind.CHANGE, 0.75
-    elif status == LicenceStatus.CANCELLED:
-        kind, chance = AnnouncementKind.CANCELLATION, 0.75
-    else:
-        kind, chance = AnnouncementKind.APPROVAL, 0.3
-    if rng.random() >= chance:
-        return []
-    if kind == AnnouncementKind.APPROVAL:
-        published = issued + timedelta(days=rng.randint(3, 20))
-    else:
+    """The approval's announcement, and the change's or cancellation's if there was one."""
+    announcements = [
+        announcement(
+            rng, province, AnnouncementKind.APPROVAL, issued + timedelta(days=rng.randint(3, 20))
+        )
+    ]
+    kind = {
+        LicenceStatus.CHANGED: AnnouncementKind.CHANGE,
+        LicenceStatus.CANCELLED: AnnouncementKind.CANCELLATION,
+    }.get(status)
+    if kind:
         start = issued + timedelta(days=60)
-        published = random_date(rng, start, max(start, DEMO_AS_OF))
+        announcements.append(
+            announcement(rng, province, kind, random_date(rng, start, max(start, DEMO_AS_OF)))
+        )
+    return announcements
+
+
+def announcement(rng: random.Random, province: Province, kind: str, published: date) -> dict:
     method = rng.choices(
         (
             PublicationMethod.WEBSITE,
@@ -511,30 +508,151 @@ def plan_announcements(
         PublicationMethod.BULLETIN_BOARD: f"{province.name}政务服务中心公告栏",
         PublicationMethod.OTHER: "政务微博",
     }[method]
-    filed = None if rng.random() < 0.25 else published + timedelta(days=rng.randint(1, 30))
-    return [
-        {
-            "kind": kind,
-            "method": method,
-            "method_detail": detail,
-            "published_on": published,
-            "filed_on": filed,
-        }
+    return {
+        "kind": kind,
+        "method": method,
+        "method_detail": detail,
+        "published_on": published,
+        "filed_on": published + timedelta(days=rng.randint(1, 30)),
+    }
+
+
+def pick_institution(rng: random.Random, province_code: str, category: str) -> str:
+    """A uniformly authorised institution of the province or a national one, for the category.
+
+    plan_findings hands a few type approvals to the local institutes that are not.
+    """
+    return rng.choice(
+        [
+            name
+            for name, code, authorised, categories in INSTITUTIONS
+            if authorised
+            and category in categories
+            and code in (province_code, *NATIONAL_INSTITUTION_PROVINCES)
+        ]
+    )
+
+
+def plan_findings(plan: dict, province: Province) -> None:
+    """Spoil a few planned rows on purpose, so that the demo shows every finding of the campaign.
+
+    The random plan is a well-kept register; these are the same rows on every run. For each
+    province, verification.findings.compute_findings then reports:
+    - out of scope (超范围许可): three licences issued by county bureaus and one by a city bureau,
+      and a product line licensed without any type approval;
+    - a product citing a type-approval certificate that was never registered (cannot be checked);
+    - overdue (办理超期): two licences decided 24 and 22 working days after acceptance;
+    - a licence without its acceptance date (cannot be checked);
+    - type evaluation (型式评价机构): a type approval evaluated by a city institute that is not
+      uniformly authorised, one by the provincial institute outside its categories, and one with
+      no institution recorded;
+    - announcements (未公告/未备案): an approval, a change and two cancellations not announced, an
+      approval announced 35 days after issue, and two announcements never filed.
+    Nothing falls outside the official holiday calendar: the demo's dates (2009–2016) are covered.
+    """
+    manufacturers = {row["fields"]["credit_code"]: row for row in plan["manufacturers"]}
+    # Licence numbers are random, so this order spreads the faults over makers and categories.
+    licences = sorted(plan["licences"], key=lambda row: row["fields"]["number"])
+    taken = set()
+
+    def pick(count, status=LicenceStatus.VALID, issued_before=DEMO_AS_OF):
+        rows = [
+            row
+            for row in licences
+            if row["fields"]["number"] not in taken
+            and row["fields"]["status"] == status
+            and row["fields"]["issued_on"] < issued_before
+        ][:count]
+        if len(rows) < count:
+            # Only a change to the random plan can get here; say so rather than seed less.
+            raise CommandError(
+                gettext_lazy(
+                    "The demo plan of %(province)s has too few licences of status %(status)s "
+                    "for its findings."
+                )
+                % {"province": province.name, "status": status}
+            )
+        taken.update(row["fields"]["number"] for row in rows)
+        return rows
+
+    # 超范围许可
+    for row in pick(3):
+        maker = manufacturers[row["manufacturer"]]
+        district = maker["district"]
+        row["fields"]["issuing_level"] = IssuingLevel.COUNTY
+        row["fields"]["issuing_authority"] = (
+            f"{district}质量技术监督局"
+            if district.endswith(("市", "县"))
+            else f"{maker['city']}市{district}质量技术监督局"
+        )
+    for row in pick(1):
+        maker = manufacturers[row["manufacturer"]]
+        row["fields"]["issuing_level"] = IssuingLevel.MUNICIPAL
+        row["fields"]["issuing_authority"] = f"{maker['city']}市质量技术监督局"
+
+    approvals = {row["fields"]["certificate_number"]: row for row in plan["type_approvals"]}
+
+    def unapprove(row) -> tuple[str, dict]:
+        """Drop the type approval of the licence's first approved product line."""
+        item = next(item for item in row["products"] if "certificate" in item)
+        del approvals[item["certificate"]]
+        return item.pop("certificate"), item
+
+    for row in pick(1):
+        unapprove(row)
+    for row in pick(1):
+        number, item = unapprove(row)
+        item["type_approval_number"] = number  # written on the licence, never registered
+
+    # 办理超期
+    for row, days in zip(pick(2), (24, 22), strict=True):
+        row["fields"].update(
+            accepted_on=workdays_before(row["fields"]["issued_on"], days),
+            excluded_days=0,
+            extension_approved=False,
+        )
+    for row in pick(1):
+        row["fields"].update(accepted_on=None, excluded_days=0, extension_approved=False)
+
+    # 型式评价机构: only type approvals that a licence cites, so the findings link to licences.
+    cited = [
+        approvals[item["certificate"]]
+        for row in licences
+        for item in row["products"]
+        if item.get("certificate") in approvals
     ]
-
-
-def pick_institution(rng: random.Random, province_code: str, category: str) -> str | None:
-    """Mostly a uniformly authorised institution; now and then a local one that is not."""
-    candidates = [
-        (name, authorised)
+    cited = list({id(row): row for row in cited}.values())
+    local_name, local_categories = next(
+        (name, categories)
         for name, code, authorised, categories in INSTITUTIONS
-        if category in categories and code in (province_code, *NATIONAL_INSTITUTION_PROVINCES)
-    ]
-    authorised = [name for name, is_authorised in candidates if is_authorised]
-    others = [name for name, is_authorised in candidates if not is_authorised]
-    if others and rng.random() < 0.1:
-        return rng.choice(others)
-    return rng.choice(authorised) if authorised else None
+        if code == province.code and not authorised
+    )
+    institute_name, institute_categories = next(
+        (name, categories)
+        for name, code, authorised, categories in INSTITUTIONS
+        if code == province.code and authorised
+    )
+    local = next(row for row in cited if row["category"] in local_categories)
+    local["institution"] = local_name
+    outside = next(row for row in cited if row["category"] not in institute_categories)
+    outside["institution"] = institute_name
+    next(row for row in cited if row is not local and row is not outside)["institution"] = None
+    plan["type_approvals"] = list(approvals.values())
+
+    # 未公告 / 未备案
+    for status, kind, count in (
+        (LicenceStatus.VALID, AnnouncementKind.APPROVAL, 1),
+        (LicenceStatus.CHANGED, AnnouncementKind.CHANGE, 1),
+        (LicenceStatus.CANCELLED, AnnouncementKind.CANCELLATION, 2),
+    ):
+        for row in pick(count, status):
+            row["announcements"] = [a for a in row["announcements"] if a["kind"] != kind]
+    for row in pick(1, issued_before=date(2016, 6, 1)):
+        approval = row["announcements"][0]
+        approval["published_on"] = row["fields"]["issued_on"] + timedelta(days=35)
+        approval["filed_on"] = approval["published_on"] + timedelta(days=7)
+    for row in pick(2):
+        row["announcements"][0]["filed_on"] = None
 
 
 def create_missing(model, objects: list, key: str, change_reason: str) -> tuple[dict, list]:
@@ -630,6 +748,7 @@ def seed_register(plans: dict[Province, dict]) -> list[tuple[type, int, int]]:
                     accuracy_class=item["accuracy_class"],
                     measuring_range=item["measuring_range"],
                     type_approval=type_approvals.get(item.get("certificate")),
+                    type_approval_number=item.get("type_approval_number", ""),
                 )
             )
         announcements.extend(
@@ -728,7 +847,10 @@ class Command(BaseCommand):
             raise CommandError(gettext_lazy("Provinces are missing: run migrate first."))
 
         rng = random.Random(SEED)
-        plans = {provinces[code]: plan_province(rng, provinces[code]) for code in PROVINCES}
+        plans = {}
+        for code in PROVINCES:
+            plans[provinces[code]] = plan = plan_province(rng, provinces[code])
+            plan_findings(plan, provinces[code])
         with transaction.atomic():
             counts = seed_register(plans)
             users = seed_users(provinces)

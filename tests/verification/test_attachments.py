@@ -1,0 +1,275 @@
+"""Attachments: checked by content, kept privately, handed out only to who may see the return."""
+
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from tests.conftest import make_user
+from tests.verification.conftest import bring_to
+from verification.models import ProvincialReturn, ReturnAttachment
+from verification.services import (
+    ReturnLocked,
+    return_attachment_add,
+    return_attachment_remove,
+    return_changes_since_previous_submission,
+    return_send_back,
+    return_submit,
+)
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
+HTML = b"<html><script>alert(1)</script></html>"
+
+
+@pytest.fixture(autouse=True)
+def private_root(settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    return settings.PRIVATE_MEDIA_ROOT
+
+
+def upload(name, content, content_type="application/octet-stream"):
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+@pytest.fixture
+def scan(shandong_return, shandong_clerk):
+    return return_attachment_add(
+        provincial_return=shandong_return,
+        by=shandong_clerk,
+        file=upload("山东省核查总结（盖章）.pdf", PDF, "application/pdf"),
+    )
+
+
+# --- upload -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type"),
+    [
+        ("scan.pdf", PDF, "application/pdf"),
+        ("scan.jpg", JPEG, "image/jpeg"),
+        ("scan.png", PNG, "image/png"),
+        # The content decides, not the name nor what the browser claimed.
+        ("scan.png", PDF, "application/pdf"),
+        ("scan", JPEG, "image/jpeg"),
+    ],
+)
+def test_pdf_jpeg_and_png_are_accepted_by_their_content(
+    shandong_return, shandong_clerk, private_root, name, content, content_type
+):
+    attachment = return_attachment_add(
+        provincial_return=shandong_return,
+        by=shandong_clerk,
+        file=upload(name, content, "text/html"),
+    )
+    assert attachment.content_type == content_type
+    assert attachment.original_name == name
+    assert attachment.size == len(content)
+    stored = Path(attachment.file.path)
+    assert stored.is_relative_to(private_root)
+    assert stored.read_bytes() == content
+    assert name not in stored.name  # never the uploader's name on disk
+    assert attachment.file.name.startswith(f"returns/{shandong_return.campaign_id}/37/")
+    assert shandong_return.events.latest().action == "attachment_added"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "code"),
+    [
+        ("scan.pdf", HTML, "file_type"),
+        ("scan.pdf", b"GIF89a" + b"\x00" * 20, "file_type"),
+        ("scan.pdf", b"", "file_empty"),
+    ],
+)
+def test_other_content_is_refused(shandong_return, shandong_clerk, name, content, code):
+    with pytest.raises(ValidationError) as caught:
+        return_attachment_add(
+            provincial_return=shandong_return,
+            by=shandong_clerk,
+            file=upload(name, content, "application/pdf"),
+        )
+    assert caught.value.error_dict["file"][0].code == code
+    assert not ReturnAttachment.objects.exists()
+
+
+def test_files_over_the_size_cap_are_refused(settings, shandong_return, shandong_clerk):
+    settings.RETURN_ATTACHMENT_MAX_BYTES = 1024
+    return_attachment_add(
+        provincial_return=shandong_return, by=shandong_clerk, file=upload("a.pdf", PDF.ljust(1024))
+    )
+    with pytest.raises(ValidationError) as caught:
+        return_attachment_add(
+            provincial_return=shandong_return,
+            by=shandong_clerk,
+            file=upload("b.pdf", PDF.ljust(1025)),
+        )
+    assert caught.value.error_dict["file"][0].code == "file_too_large"
+
+
+def test_the_default_size_cap_is_ten_megabytes():
+    from django.conf import settings as django_settings
+
+    assert django_settings.RETURN_ATTACHMENT_MAX_BYTES == 10 * 1024 * 1024
+
+
+def test_a_path_in_the_file_name_is_dropped(shandong_return, shandong_clerk):
+    attachment = return_attachment_add(
+        provincial_return=shandong_return,
+        by=shandong_clerk,
+        file=upload("..\\..\\etc/passwd\x00.pdf", PDF),
+    )
+    assert attachment.original_name == "passwd.pdf"
+
+
+def test_attachments_only_while_the_return_is_editable(
+    complete_return, shandong_admin, shandong_clerk, reviewer
+):
+    bring_to(complete_return, "submitted", admin=shandong_admin, reviewer=reviewer)
+    with pytest.raises(ReturnLocked):
+        return_attachment_add(
+            provincial_return=complete_return, by=shandong_clerk, file=upload("a.pdf", PDF)
+        )
+    return_send_back(provincial_return=complete_return, by=reviewer, comment="请上传盖章扫描件。")
+    return_attachment_add(
+        provincial_return=complete_return, by=shandong_clerk, file=upload("a.pdf", PDF)
+    )
+
+
+def test_only_the_province_attaches(shandong_return, zhejiang_clerk, reviewer):
+    with pytest.raises(PermissionDenied):
+        return_attachment_add(
+            provincial_return=shandong_return, by=reviewer, file=upload("a.pdf", PDF)
+        )
+    with pytest.raises(ProvincialReturn.DoesNotExist):
+        return_attachment_add(
+            provincial_return=shandong_return, by=zhejiang_clerk, file=upload("a.pdf", PDF)
+        )
+
+
+# --- removal ------------------------------------------------------------------------------
+
+
+def test_removing_keeps_the_file_for_earlier_submissions(scan, shandong_admin):
+    return_attachment_remove(attachment=scan, by=shandong_admin)
+    scan.refresh_from_db()
+    assert scan.removed_by == shandong_admin
+    assert Path(scan.file.path).exists()
+    assert not ReturnAttachment.objects.current().exists()
+    assert scan.provincial_return.events.latest().action == "attachment_removed"
+
+
+def test_a_submitted_returns_attachments_cannot_be_removed(
+    complete_return, scan, shandong_admin, reviewer
+):
+    bring_to(complete_return, "accepted", admin=shandong_admin, reviewer=reviewer)
+    with pytest.raises(ReturnLocked):
+        return_attachment_remove(attachment=scan, by=shandong_admin)
+    with pytest.raises(PermissionDenied):
+        return_attachment_remove(attachment=scan, by=reviewer)
+
+
+def test_another_province_cannot_remove_an_attachment(scan, zhejiang_clerk):
+    with pytest.raises(ProvincialReturn.DoesNotExist):
+        return_attachment_remove(attachment=scan, by=zhejiang_clerk)
+
+
+def test_the_snapshot_lists_the_attachments_and_the_diff_shows_their_change(
+    complete_return, scan, shandong_admin, shandong_clerk, reviewer
+):
+    first = return_submit(provincial_return=complete_return, by=shandong_admin, attest=True)
+    assert [item["name"] for item in first.data["attachments"]] == [scan.original_name]
+    return_send_back(provincial_return=complete_return, by=reviewer, comment="扫描件不清晰。")
+    return_attachment_remove(attachment=scan, by=shandong_clerk)
+    return_attachment_add(
+        provincial_return=complete_return, by=shandong_clerk, file=upload("清晰版.png", PNG)
+    )
+    second = return_submit(provincial_return=complete_return, by=shandong_admin, attest=True)
+    changes = return_changes_since_previous_submission(second)
+    assert [(c.field, c.old, c.new) for c in changes] == [
+        ("attachments", scan.original_name, "清晰版.png")
+    ]
+
+
+# --- download -----------------------------------------------------------------------------
+
+
+def _download_url(attachment, return_pk=None):
+    return reverse(
+        "verification:attachment_download",
+        args=[return_pk or attachment.provincial_return_id, attachment.pk],
+    )
+
+
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("anonymous", 302),
+        ("shandong_admin", 200),
+        ("shandong_clerk", 200),
+        ("zhejiang_clerk", 404),
+        ("reviewer", 200),
+    ],
+)
+def test_who_may_download_an_attachment(client, request, scan, persona, expected):
+    if persona != "anonymous":
+        client.force_login(request.getfixturevalue(persona))
+    response = client.get(_download_url(scan))
+    assert response.status_code == expected, persona
+    if expected == 302:
+        assert "/admin/login/" in response["Location"]
+    if expected == 200:
+        assert b"".join(response.streaming_content) == PDF
+        assert response["Content-Type"] == "application/pdf"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        disposition = response["Content-Disposition"]
+        assert disposition.startswith("attachment;")
+        assert "filename*=utf-8''" in disposition  # the Chinese name, RFC 5987-encoded
+        assert "no-store" in response["Cache-Control"]
+
+
+def test_an_attachment_under_another_return_is_404(
+    client, scan, zhejiang_return, shandong_admin, reviewer
+):
+    client.force_login(reviewer)
+    assert client.get(_download_url(scan, return_pk=zhejiang_return.pk)).status_code == 404
+    missing = reverse("verification:attachment_download", args=[scan.provincial_return_id, 999])
+    assert client.get(missing).status_code == 404
+
+
+def test_a_provincial_user_without_the_role_may_not_download(client, scan, shandong):
+    client.force_login(make_user("sd_nobody", province=shandong))
+    assert client.get(_download_url(scan)).status_code == 403
+
+
+def test_a_removed_attachment_stays_downloadable_for_review(client, scan, shandong_admin, reviewer):
+    return_attachment_remove(attachment=scan, by=shandong_admin)
+    client.force_login(reviewer)
+    assert client.get(_download_url(scan)).status_code == 200
+
+
+def test_downloads_are_read_only(client, scan, shandong_admin):
+    client.force_login(shandong_admin)
+    assert client.post(_download_url(scan)).status_code == 405
+
+
+def test_the_stored_file_has_no_public_url(client, scan, reviewer):
+    client.force_login(reviewer)
+    for prefix in ("/", "/media/", "/static/", "/private-media/"):
+        assert client.get(prefix + scan.file.name).status_code == 404, prefix
+    with pytest.raises(ValueError):
+        scan.file.url  # noqa: B018
+
+
+def test_the_read_only_return_admin_links_the_attachments(client, scan, reviewer):
+    client.force_login(reviewer)
+    response = client.get(
+        reverse("admin:verification_provincialreturn_change", args=[scan.provincial_return_id])
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert _download_url(scan) in page
+    assert 'name="_save"' not in page  # nothing to save: returns change through the workflow
