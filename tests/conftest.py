@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import translation
 
 from accounts.models import User
 from accounts.roles import DATA_ENTRY, PROVINCIAL_ADMIN, REVIEWER
@@ -9,6 +10,17 @@ from licensing.factories import make_licence, make_manufacturer
 from licensing.models import Province
 
 PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Code called directly speaks English, so assertions on messages don't hang on wording.
+
+    Requests still go through LocaleMiddleware and get the Chinese interface;
+    tests/test_translations.py checks that every message has its Chinese text.
+    """
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
