@@ -151,6 +151,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT") or BASE_DIR / "private-media")
 RETURN_ATTACHMENT_MAX_BYTES = env_int("RETURN_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
+# Licence-list imports (DESIGN.md §4): the largest upload accepted; bigger uploads are dropped
+# while they are received, before any reader sees them.
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+
 LOGIN_URL = "admin:login"
 
 # Findings of the special verification: an announcement published more than this many calendar

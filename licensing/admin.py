@@ -4,13 +4,21 @@ from datetime import timedelta
 
 from django.contrib import admin
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportActionMixin
 from simple_history.admin import SimpleHistoryAdmin
 
 from licensing.admin_mixins import ProvinceScopedAdminMixin, ProvinceScopedMixin
 from licensing.exports import EXPORT_FORMATS, LicenceResource, ManufacturerResource
+from licensing.importing.admin_views import (
+    SHOWN,
+    LicenceListImportMixin,
+    counts_rows,
+    counts_summary,
+)
 from licensing.imports import (
     InstitutionImportResource,
     ManufacturerImportResource,
@@ -18,6 +26,8 @@ from licensing.imports import (
 )
 from licensing.models import (
     Announcement,
+    ImportBatch,
+    ImportBatchStatus,
     InstrumentCategory,
     Licence,
     LicensedProduct,
@@ -28,6 +38,9 @@ from licensing.models import (
 )
 
 EXPIRING_DAYS = 90
+# The history page of a model with an import_batch: simple-history's, plus the batch that
+# created the object, since a created row's history record is its import batch.
+IMPORT_HISTORY_LIST_TEMPLATE = "admin/licensing/import_history_list.html"
 
 
 class ExpiryFilter(admin.SimpleListFilter):
@@ -109,6 +122,7 @@ class TypeEvaluationInstitutionAdmin(ScopedImportMixin, admin.ModelAdmin):
 
 @admin.register(Manufacturer)
 class ManufacturerAdmin(ScopedImportMixin, ExportableRegisterAdmin):
+    object_history_list_template = IMPORT_HISTORY_LIST_TEMPLATE
     resource_classes = [ManufacturerResource]
     import_resource_classes = [ManufacturerImportResource]
     list_display = [
@@ -195,7 +209,10 @@ class LicensedProductInline(ProvinceScopedMixin, admin.TabularInline):
 
 
 @admin.register(Licence)
-class LicenceAdmin(ExportableRegisterAdmin):
+class LicenceAdmin(LicenceListImportMixin, ExportableRegisterAdmin):
+    # Adds the import buttons; django-import-export's export template extends it.
+    change_list_template = "admin/licensing/licence/change_list.html"
+    object_history_list_template = IMPORT_HISTORY_LIST_TEMPLATE
     resource_classes = [LicenceResource]
     list_display = [
         "number",
@@ -261,6 +278,7 @@ class LicenceAdmin(ExportableRegisterAdmin):
 
 @admin.register(LicensedProduct)
 class LicensedProductAdmin(RegisterAdmin):
+    object_history_list_template = IMPORT_HISTORY_LIST_TEMPLATE
     list_display = [
         "licence",
         "category",
@@ -291,3 +309,135 @@ class AnnouncementAdmin(RegisterAdmin):
     search_help_text = _("Search by licence number or manufacturer.")
     autocomplete_fields = ["licence"]
     date_hierarchy = "published_on"
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(ProvinceScopedAdminMixin, admin.ModelAdmin):
+    """The record of every licence-list import: read-only, in the same province scope."""
+
+    list_display = [
+        "created_at",
+        "created_by",
+        "province",
+        "file_name",
+        "status",
+        "rows",
+        "counts_summary",
+    ]
+    list_filter = ["status", ("province", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["created_by", "province"]
+    search_fields = ["file_name", "sha256"]
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    fields = [
+        "file_name",
+        "created_by",
+        "created_at",
+        "province",
+        "status",
+        "committed_at",
+        "sha256",
+        "rows",
+        "counts_table",
+        "created_objects",
+        "errors_table",
+        "warnings_table",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        # The uploaded bytes are never shown, so never loaded; the problem lists, which can be
+        # long, only on the detail page.
+        return super().get_queryset(request).defer("content", "errors", "warnings")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # created objects point to their batch: it is their audit record
+
+    @admin.display(description=_("counts"))
+    def counts_summary(self, obj):
+        return counts_summary(obj.counts)
+
+    @admin.display(description=_("counts"))
+    def counts_table(self, obj):
+        return format_html(
+            "<table><thead><tr><th></th><th>{}</th><th>{}</th><th>{}</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            _("created"),
+            _("updated"),
+            _("unchanged"),
+            format_html_join(
+                "",
+                "<tr><th>{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        objects,
+                        numbers.get("created", 0),
+                        numbers.get("updated", 0),
+                        numbers.get("unchanged", 0),
+                    )
+                    for objects, numbers in counts_rows(obj.counts)
+                ),
+            ),
+        )
+
+    @admin.display(description=_("created by this import"))
+    def created_objects(self, obj):
+        if obj.status != ImportBatchStatus.COMMITTED:
+            return "-"
+        return format_html_join(
+            " · ",
+            '<a href="{}?import_batch={}">{}</a>',
+            (
+                (
+                    reverse(f"admin:licensing_{model._meta.model_name}_changelist"),
+                    obj.pk,
+                    model._meta.verbose_name_plural,
+                )
+                for model in (Manufacturer, Licence, LicensedProduct)
+            ),
+        )
+
+    @admin.display(description=_("errors"))
+    def errors_table(self, obj):
+        return _problems_table(obj.errors)
+
+    @admin.display(description=_("warnings"))
+    def warnings_table(self, obj):
+        return _problems_table(obj.warnings)
+
+
+def _problems_table(problems):
+    if not problems:
+        return "-"
+    table = format_html(
+        "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+        _("Row"),
+        _("Column"),
+        _("Message"),
+        format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    "" if problem.get("row") is None else problem["row"],
+                    problem.get("column") or "",
+                    problem.get("message", ""),
+                )
+                for problem in problems[:SHOWN]
+            ),
+        ),
+    )
+    if len(problems) <= SHOWN:
+        return table
+    return format_html(
+        "{}<p>{}</p>",
+        table,
+        _("The first %(shown)s of %(total)s are shown.") % {"shown": SHOWN, "total": len(problems)},
+    )

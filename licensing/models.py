@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
@@ -185,11 +186,10 @@ class ImportBatch(models.Model):
         verbose_name_plural = _("import batches")
 
     def __str__(self):
-        return (
-            f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
-            if self.created_at
-            else self.file_name
-        )
+        if not self.created_at:
+            return self.file_name
+        # In the site's time zone (Asia/Shanghai), as the admin shows every other time.
+        return f"{self.file_name} ({timezone.localtime(self.created_at):%Y-%m-%d %H:%M})"
 
 
 class TimeStamped(models.Model):

@@ -8,15 +8,19 @@ history view or report is added to SCREENS in the same commit.
 from datetime import date
 
 import pytest
+from django.core import signing
 from django.urls import reverse
 
 from licensing.factories import make_licence, make_manufacturer
+from licensing.importing.admin_views import CONFIRM_SALT
 from licensing.models import (
     Announcement,
+    ImportBatch,
     InstrumentCategory,
     TypeApproval,
     TypeEvaluationInstitution,
 )
+from tests.licensing.import_files import licence_rows, with_expiry_before_issue, xlsx
 from verification.models import Campaign, ProvincialReturn
 
 PERSONAS = ["anonymous", "shandong_admin", "zhejiang_clerk", "reviewer"]
@@ -308,3 +312,306 @@ def test_historical_version_of_other_province_is_404(client, request, world, per
         reverse("admin:licensing_licence_simple_history", args=[licence.pk, version.history_id])
     )
     assert response.status_code == (404 if PROVINCE_OF[persona] else 200)
+
+
+# --- The licence-list import screens and the import batches (issue 3) ---------------------
+# Importing is the "i" of licence in RIGHTS; every role may view the batches of its scope
+# and nobody adds, changes or deletes one.
+IMPORT_BATCH_RIGHTS = {"shandong_admin": "v", "zhejiang_clerk": "v", "reviewer": "v"}
+# Batch owners: each importing persona's own, a 山东 colleague's, and a national one.
+BATCH_OWNERS = ["shandong_admin", "zhejiang_clerk", "37-colleague", "national"]
+BATCH_PROVINCE = {"shandong_admin": "37", "zhejiang_clerk": "33", "37-colleague": "37"}
+
+
+@pytest.fixture
+def import_batches(world, shandong, zhejiang, shandong_admin, zhejiang_clerk, reviewer):
+    """A previewed batch with an error (its file kept for the error report) per owner."""
+    rows = licence_rows(2)
+    content = xlsx([rows[0], with_expiry_before_issue(rows[1])])
+    creators = {
+        "shandong_admin": shandong_admin,
+        "zhejiang_clerk": zhejiang_clerk,
+        "37-colleague": world["37"]["user"],
+        "national": reviewer,
+    }
+    provinces = {"37": shandong, "33": zhejiang}
+    return {
+        owner: ImportBatch.objects.create(
+            created_by=user,
+            province=provinces.get(BATCH_PROVINCE.get(owner)),
+            file_name=f"batch-of-{owner}.xlsx",
+            sha256="0" * 64,
+            content=content,
+            errors=[{"row": 3, "column": "有效期至", "message": "expiry before issue"}],
+        )
+        for owner, user in creators.items()
+    }
+
+
+def _import_url(view, batch=None):
+    name = f"admin:licensing_licence_import_{view}"
+    return reverse(name, args=[batch.pk]) if batch is not None else reverse(name)
+
+
+def _assert_login_redirect(response):
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+IMPORT_SCREEN_CASES = [
+    (persona, view, method)
+    for persona in PERSONAS
+    for view, method in [("upload", "get"), ("upload", "post"), ("template", "get")]
+]
+
+
+@pytest.mark.parametrize(("persona", "view", "method"), IMPORT_SCREEN_CASES)
+def test_licence_import_screens(client, request, world, persona, view, method):
+    _login(client, request, persona)
+    url = _import_url(view)
+    # A POST without a file is an invalid form, shown again.
+    response = client.get(url) if method == "get" else client.post(url, {})
+    if persona == "anonymous":
+        _assert_login_redirect(response)
+        return
+    allowed = "i" in RIGHTS[persona]["licence"]
+    assert response.status_code == (200 if allowed else 403), (persona, view, method)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("token", ["invalid", "other-province"])
+def test_licence_import_confirm(client, request, import_batches, persona, token):
+    """An invalid token is refused; a valid one naming another province's batch is 404."""
+    user = _login(client, request, persona)
+    claims = "invalid"
+    if token == "other-province" and user is not None:
+        other = "zhejiang_clerk" if PROVINCE_OF[persona] != "33" else "shandong_admin"
+        batch = import_batches[other]
+        claims = signing.dumps(
+            {"batch": batch.pk, "sha256": batch.sha256, "user": user.pk}, salt=CONFIRM_SALT
+        )
+    response = client.post(_import_url("confirm"), {"token": claims})
+    if persona == "anonymous":
+        _assert_login_redirect(response)
+        return
+    if "i" not in RIGHTS[persona]["licence"]:
+        assert response.status_code == 403
+        return
+    if token == "other-province":
+        assert response.status_code == 404
+    else:
+        assert response.status_code == 302
+        assert response["Location"] == _import_url("upload")
+    assert not ImportBatch.objects.filter(status="committed").exists()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("owner", BATCH_OWNERS)
+def test_licence_import_error_report(client, request, import_batches, persona, owner):
+    _login(client, request, persona)
+    response = client.get(_import_url("errors", import_batches[owner]))
+    if persona == "anonymous":
+        _assert_login_redirect(response)
+        return
+    if "i" not in RIGHTS[persona]["licence"]:
+        assert response.status_code == 403
+        return
+    # Only the uploader's own batch: a colleague's or another province's is 404.
+    assert response.status_code == (200 if owner == persona else 404), (persona, owner)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("view", ["changelist", "add"])
+def test_import_batch_list_pages(client, request, import_batches, persona, view):
+    _login(client, request, persona)
+    response = client.get(reverse(f"admin:licensing_importbatch_{view}"))
+    if persona == "anonymous":
+        _assert_login_redirect(response)
+        return
+    needed = {"changelist": "v", "add": "a"}[view]
+    allowed = needed in IMPORT_BATCH_RIGHTS[persona]
+    assert response.status_code == (200 if allowed else 403), (persona, view)
+    if allowed and view == "changelist":
+        content = response.content.decode()
+        for owner, batch in import_batches.items():
+            province = BATCH_PROVINCE.get(owner)
+            visible = PROVINCE_OF[persona] is None or PROVINCE_OF[persona] == province
+            assert (batch.file_name in content) is visible, (persona, owner)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("view", ["change", "delete", "history"])
+@pytest.mark.parametrize("owner", BATCH_OWNERS)
+def test_import_batch_object_pages(client, request, import_batches, persona, view, owner):
+    _login(client, request, persona)
+    batch = import_batches[owner]
+    response = client.get(reverse(f"admin:licensing_importbatch_{view}", args=[batch.pk]))
+    if persona == "anonymous":
+        _assert_login_redirect(response)
+        return
+    province = PROVINCE_OF[persona]
+    visible = province is None or province == BATCH_PROVINCE.get(owner)
+    # Nobody deletes a batch: it is the audit record of what it created.
+    expected = 403 if view == "delete" else 200 if visible else 404
+    assert response.status_code == expected, (persona, view, owner)
+
+
+# --- The special verification's pages (issue 4) --------------------------------------------
+# The return's own pages, outside the admin. Written out from DESIGN.md §2: provinces edit their
+# own return (only the system administrator submits), reviewers list and decide; another
+# province's return is 404 on every page. "login" is a redirect to the admin's login page.
+VERIFICATION_PERSONAS = [
+    "anonymous",
+    "shandong_admin",
+    "shandong_clerk",
+    "zhejiang_clerk",
+    "reviewer",
+]
+VERIFICATION_PAGES = """
+page      owner  anonymous  shandong_admin  shandong_clerk  zhejiang_clerk  reviewer
+index     -      login      200             200             200             200
+list      -      login      403             403             403             200
+detail    37     login      200             200             404             302
+detail    33     login      404             404             200             302
+print     37     login      200             200             404             200
+print     33     login      404             404             200             200
+review    37     login      403             403             404             200
+review    33     login      404             404             403             200
+download  37     login      200             200             404             200
+download  33     login      404             404             200             200
+"""
+# POSTs, on a draft (send_back and accept: on a submitted return). 302 is done (or, for a
+# workflow refusal, explained on the page it redirects to).
+VERIFICATION_ACTIONS = """
+action             owner  anonymous  shandong_admin  shandong_clerk  zhejiang_clerk  reviewer
+save               37     login      302             302             404             403
+save               33     login      404             404             302             403
+submit             37     login      302             403             404             403
+attachment_upload  37     login      302             302             404             403
+attachment_upload  33     login      404             404             302             403
+attachment_remove  37     login      302             302             404             403
+administrator_add  37     login      302             302             404             403
+administrator_add  33     login      404             404             302             403
+send_back          37     login      403             403             404             302
+accept             37     login      403             403             404             302
+start              -      login      302             302             302             403
+"""
+SCAN = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _verification_cases(table):
+    header, *rows = [line.split() for line in table.strip().splitlines()]
+    personas = header[2:]
+    return [
+        (name, owner, persona, outcome)
+        for name, owner, *outcomes in rows
+        for persona, outcome in zip(personas, outcomes, strict=True)
+    ]
+
+
+@pytest.fixture
+def verification_world(world, settings, tmp_path, shandong_admin, zhejiang_clerk):
+    """The world's two returns, each with an attachment, and 山东's Attachment 2 on file."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from verification.factories import make_administrator
+    from verification.services import return_attachment_add
+
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    attachments = {}
+    for owner, user in (("37", shandong_admin), ("33", zhejiang_clerk)):
+        attachments[owner] = return_attachment_add(
+            provincial_return=world[owner]["provincialreturn"],
+            by=user,
+            file=SimpleUploadedFile("scan.pdf", SCAN, content_type="application/pdf"),
+        )
+    make_administrator(world["37"]["provincialreturn"].province, by=shandong_admin)
+    return {
+        "returns": {key: world[key]["provincialreturn"] for key in ("37", "33")},
+        "attachments": attachments,
+    }
+
+
+def _assert_verification_outcome(response, expected, label):
+    if expected == "login":
+        assert response.status_code == 302, label
+        assert "/admin/login/" in response["Location"], label
+    else:
+        assert response.status_code == int(expected), label
+
+
+@pytest.mark.parametrize(
+    ("page", "owner", "persona", "expected"), _verification_cases(VERIFICATION_PAGES)
+)
+def test_verification_pages(client, request, verification_world, page, owner, persona, expected):
+    _login(client, request, persona)
+    campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
+    provincial_return = verification_world["returns"].get(owner)
+    urls = {
+        "index": lambda: reverse("verification:index"),
+        "list": lambda: reverse("verification:review_list", args=[campaign.pk]),
+        "detail": lambda: reverse("verification:return_detail", args=[provincial_return.pk]),
+        "print": lambda: reverse("verification:return_print", args=[provincial_return.pk]),
+        "review": lambda: reverse("verification:return_review", args=[provincial_return.pk]),
+        "download": lambda: verification_world["attachments"][owner].get_absolute_url(),
+    }
+    response = client.get(urls[page]())
+    _assert_verification_outcome(response, expected, (page, owner, persona))
+    if page == "detail" and expected == "302" and persona == "reviewer":
+        assert response["Location"] == reverse(
+            "verification:return_review", args=[provincial_return.pk]
+        )
+
+
+@pytest.mark.parametrize(
+    ("action", "owner", "persona", "expected"), _verification_cases(VERIFICATION_ACTIONS)
+)
+def test_verification_actions(
+    client, request, verification_world, shandong_admin, reviewer, action, owner, persona, expected
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from verification.factories import complete_answers
+    from verification.services import return_save_draft, return_submit
+
+    campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
+    provincial_return = verification_world["returns"].get(owner)
+    if action in ("send_back", "accept"):
+        return_save_draft(
+            provincial_return=provincial_return,
+            by=shandong_admin,
+            data=complete_answers(provincial_return.province),
+        )
+        return_submit(provincial_return=provincial_return, by=shandong_admin, attest=True)
+    _login(client, request, persona)
+    version = {"expected_version": provincial_return.version} if provincial_return else {}
+    administrator = {
+        "name": "李新",
+        "organisation": "质量技术监督局计量处",
+        "title": "科长",
+        "office_phone": "0531-82345679",
+        "mobile": "13905315678",
+        "email": "lixin@example.gov.cn",
+    }
+    requests = {
+        "save": ("return_detail", version),
+        "submit": ("return_detail", {**version, "_submit": "1", "attest": "on"}),
+        "attachment_upload": (
+            "attachment_upload",
+            {"file": SimpleUploadedFile("scan.pdf", SCAN, content_type="application/pdf")},
+        ),
+        "attachment_remove": ("attachment_remove", {}),
+        "administrator_add": ("administrator_add", administrator),
+        "send_back": ("review_send_back", {**version, "comment": "请修改。"}),
+        "accept": ("review_accept", version),
+        "start": ("campaign_start", {}),
+    }
+    name, data = requests[action]
+    if action == "start":
+        args = [campaign.pk]
+    elif action == "attachment_remove":
+        args = [provincial_return.pk, verification_world["attachments"][owner].pk]
+    else:
+        args = [provincial_return.pk]
+    response = client.post(reverse(f"verification:{name}", args=args), data)
+    _assert_verification_outcome(response, expected, (action, owner, persona))

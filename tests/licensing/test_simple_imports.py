@@ -19,6 +19,10 @@ from licensing.models import (
 )
 from licensing.validators import credit_code_check_character
 
+# Personas come through request.getfixturevalue: mark the module so it runs with the
+# database tests, before the browser tests that flush the tables.
+pytestmark = pytest.mark.django_db
+
 MANUFACTURER_HEADER = "企业名称,统一社会信用代码,省份,企业地址,法定代表人,联系人,联系电话"
 INSTITUTION_HEADER = "机构名称,省份,是否总局统一授权,授权类别"
 SD_1 = credit_code(501, region="370100")
