@@ -383,7 +383,7 @@ class Licence(TimeStamped):
     issued_on = models.DateField(_("issued on"))
     # 行政许可法 Art. 42, 45: what the processing-time finding needs besides the two dates.
     excluded_days = models.PositiveIntegerField(
-        _("days not counted (testing, evaluation, assessment)"),
+        _("working days not counted (testing, evaluation, assessment)"),
         default=0,
         help_text=_(
             "Working days spent on testing, type evaluation, expert review and assessment, "

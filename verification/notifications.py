@@ -88,14 +88,14 @@ def notify_returned(provincial_return, *, event) -> int:
         context = _context(provincial_return)
         lines = [
             gettext(
-                "The Metrology Department has returned the return of %(province)s for the "
-                "campaign %(notice)s (%(title)s) for revision."
+                "The Metrology Department has sent the return of %(province)s for the "
+                "campaign %(notice)s (%(title)s) back for revision."
             )
             % context,
             *_comment_lines(event),
             gettext("Revise and resubmit the return: %(link)s") % context,
         ]
-        subject = gettext("The return of %(province)s for %(notice)s was returned") % context
+        subject = gettext("The return of %(province)s for %(notice)s was sent back") % context
         return _send(province_admin_addresses(provincial_return.province), subject, lines)
 
 

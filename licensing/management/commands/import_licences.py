@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from licensing.importing.service import ImportResult, Problem, licence_import
 from licensing.models import Province
@@ -69,7 +70,12 @@ class Command(BaseCommand):
             )
         if not result.ok:
             raise CommandError(
-                _("%(count)d errors; nothing was written.") % {"count": len(result.errors)},
+                ngettext(
+                    "%(count)d error; nothing was written.",
+                    "%(count)d errors; nothing was written.",
+                    len(result.errors),
+                )
+                % {"count": len(result.errors)},
                 returncode=ROW_ERRORS,
             )
 
@@ -106,7 +112,10 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(result.as_json(), ensure_ascii=False))
             return
         out = self.stdout
-        out.write(_("%(file)s: %(rows)d rows") % {"file": path.name, "rows": result.rows})
+        out.write(
+            ngettext("%(file)s: %(rows)d row", "%(file)s: %(rows)d rows", result.rows)
+            % {"file": path.name, "rows": result.rows}
+        )
         for label, counts in (
             (_("Manufacturers"), result.manufacturers),
             (_("Licences"), result.licences),
