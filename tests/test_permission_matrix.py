@@ -615,3 +615,30 @@ def test_verification_actions(
         args = [provincial_return.pk]
     response = client.post(reverse(f"verification:{name}", args=args), data)
     _assert_verification_outcome(response, expected, (action, owner, persona))
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_view_on_site_redirect_does_not_reveal_other_provinces(client, request, world, persona):
+    from django.contrib.contenttypes.models import ContentType
+
+    from verification.models import Campaign, ProvincialReturn
+
+    campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
+    returns = {
+        code: ProvincialReturn.objects.get_or_create(
+            campaign=campaign, province=world[code]["licence"].province
+        )[0]
+        for code in ("37", "33")
+    }
+    _login(client, request, persona)
+    content_type = ContentType.objects.get_for_model(ProvincialReturn)
+    for code, provincial_return in returns.items():
+        response = client.get(f"/admin/r/{content_type.pk}/{provincial_return.pk}/")
+        if persona == "anonymous":
+            assert response.status_code == 302
+            assert "/admin/login/" in response["Location"]
+        elif PROVINCE_OF[persona] in (None, code):
+            assert response.status_code == 302
+            assert response["Location"].endswith(provincial_return.get_absolute_url())
+        else:
+            assert response.status_code == 404
