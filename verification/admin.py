@@ -87,7 +87,6 @@ class ProvincialReturnAdmin(ProvinceScopedAdminMixin, admin.ModelAdmin):
     search_fields = ["province__name"]
     list_per_page = 50
     show_full_result_count = False
-    view_on_site = False  # get_absolute_url is this page until the return's own page exists
     fieldsets = [
         (None, {"fields": ["campaign", "province"]}),
         (_("Attachment 1"), {"fields": list(ATTACHMENT1_FIELDS)}),

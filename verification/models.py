@@ -298,8 +298,8 @@ class ProvincialReturn(models.Model):
         return f"{self.province} · {self.campaign.notice_number}"
 
     def get_absolute_url(self):
-        # The read-only admin page until the purpose-built return page exists.
-        return reverse("admin:verification_provincialreturn_change", args=[self.pk])
+        # The province's page of its return; national staff land on the review page from it.
+        return reverse("verification:return_detail", args=[self.pk])
 
     def clean(self):
         super().clean()

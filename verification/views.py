@@ -1,13 +1,720 @@
-"""Attachment downloads: the only way a return's private files leave the server."""
+"""The return's pages: the province edits, prints and submits; the department lists and reviews.
 
+Every page needs a staff login, and every return is looked up through
+``ProvincialReturn.objects.for_user``: another province's return is 404, never 403. Each write
+calls one service of verification/services.py, which decides who may do what in which state;
+the views only turn its refusals into messages or status codes.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_safe
+from django.utils.translation import gettext
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from verification.models import ProvincialReturn
+from licensing.scoping import user_province_id, user_sees_all_provinces
+from verification import layout
+from verification.findings import compute_findings, count_by_rule
+from verification.forms import (
+    AdministratorForm,
+    AttachmentForm,
+    AttestForm,
+    ReturnForm,
+    ReviewForm,
+    add_service_errors,
+)
+from verification.models import (
+    ADMINISTRATOR_KEY,
+    ANSWER_FIELDS,
+    ATTACHMENTS_KEY,
+    Campaign,
+    ProvincialReturn,
+    ReturnStatus,
+    SystemAdministrator,
+    commentable_label,
+)
+from verification.selectors import (
+    LATENESS_LABELS,
+    NOT_STARTED,
+    campaign_entries,
+    return_findings,
+    status_rows,
+    status_totals,
+)
+from verification.services import (
+    ConcurrentChange,
+    WorkflowError,
+    last_send_back,
+    may_edit,
+    may_review,
+    may_submit,
+    return_accept,
+    return_attachment_add,
+    return_attachment_remove,
+    return_changes_since_previous_submission,
+    return_save_draft,
+    return_send_back,
+    return_start,
+    return_submission_problems,
+    return_submit,
+    system_administrator_add,
+)
+
+VIEW_RETURN = "verification.view_provincialreturn"
+
+
+def _context(request, title, **extra) -> dict:
+    """The admin's own context (header, user links, theme), so the pages share its look."""
+    return {
+        **admin.site.each_context(request),
+        # The pages are wide (findings beside the questions): no app sidebar.
+        "is_nav_sidebar_enabled": False,
+        "title": title,
+        "layout": layout,
+        **extra,
+    }
+
+
+def _require_view(user):
+    if not user.has_perm(VIEW_RETURN):
+        raise PermissionDenied
+
+
+def _is_reviewer(user) -> bool:
+    return user_sees_all_provinces(user) and user.has_perm(VIEW_RETURN)
+
+
+def _visible_return(request, pk) -> ProvincialReturn:
+    """The return if the user may see it; 404 for another province's (and for no such return)."""
+    _require_view(request.user)
+    return get_object_or_404(
+        ProvincialReturn.objects.for_user(request.user).select_related(
+            "campaign", "province", "attested_by"
+        ),
+        pk=pk,
+    )
+
+
+def _return_url(provincial_return, anchor: str = "") -> str:
+    url = reverse("verification:return_detail", args=[provincial_return.pk])
+    return f"{url}#{anchor}" if anchor else url
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+# --- the verification page ---------------------------------------------------------------
+
+
+@require_safe
+@staff_member_required
+def index(request):
+    """Every campaign, with the user's province's return (or, for reviewers, the counts)."""
+    _require_view(request.user)
+    campaigns = Campaign.objects.order_by("-is_open", "-issued_on", "notice_number")
+    entries = campaign_entries(user=request.user, campaigns=campaigns)
+    return TemplateResponse(
+        request,
+        "verification/index.html",
+        _context(
+            request,
+            gettext("Special verification"),
+            entries=entries,
+            is_reviewer=_is_reviewer(request.user),
+            is_provincial=user_province_id(request.user) is not None,
+            may_start=request.user.has_perm("verification.add_provincialreturn"),
+        ),
+    )
+
+
+@require_POST
+@staff_member_required
+def campaign_start(request, campaign_pk: int):
+    """Open the user's province's return for a campaign, creating the draft the first time."""
+    campaign = get_object_or_404(Campaign, pk=campaign_pk)
+    try:
+        provincial_return = return_start(campaign=campaign, by=request.user)
+    except WorkflowError as error:
+        messages.error(request, _error_text(error))
+        return redirect("verification:index")
+    return redirect(provincial_return)
+
+
+# --- the province's page -----------------------------------------------------------------
+
+
+def _comments_by_field(provincial_return) -> tuple[object, dict]:
+    """The reviewer's last send-back and its comments, while the return is back with the province."""
+    if provincial_return.status != ReturnStatus.RETURNED:
+        return None, {}
+    event = last_send_back(provincial_return)
+    return event, (event.field_comments if event else {})
+
+
+def _questions(provincial_return, *, findings, form=None, comments=None, changes=(), review=None):
+    """Attachment 1's columns and the summary's parts as the pages show them, section by section."""
+    comments = comments or {}
+
+    def question(column):
+        return {
+            "column": column,
+            "anchor": f"q-{column.key}",
+            "fields": [form[name] for name in column.fields] if form is not None else [],
+            "display": layout.column_display(column, provincial_return),
+            "findings": findings.by_question.get(column.key, []),
+            "warnings": findings.warnings_by_question.get(column.key, []),
+            "comments": [comments[name] for name in column.fields if name in comments],
+            "changes": [change for change in changes if change.field in column.fields],
+            "comment_field": review.comment_field(column.key) if review is not None else None,
+        }
+
+    return [
+        {"heading": group.heading, "questions": [question(column) for column in group.columns]}
+        for group in layout.ATTACHMENT1_GROUPS
+    ] + [
+        {"heading": None, "questions": [question(layout.REMARKS)]},
+        {
+            "heading": gettext("Written summary"),
+            "questions": [question(column) for column in layout.SUMMARY_COLUMNS],
+            "summary": True,
+        },
+    ]
+
+
+def _checklist(provincial_return) -> list[dict]:
+    problems = return_submission_problems(provincial_return)
+    items = []
+    for name, errors in problems.items():
+        if name == NON_FIELD_ERRORS:
+            label, anchor = commentable_label(ADMINISTRATOR_KEY), "administrator"
+        else:
+            question = next(
+                (
+                    column.key
+                    for column in (*layout.ATTACHMENT1_COLUMNS, *layout.SUMMARY_COLUMNS)
+                    if name in column.fields
+                ),
+                name,
+            )
+            label, anchor = commentable_label(name), f"q-{question}"
+        for error in errors:
+            items.append({"label": label, "anchor": anchor, "message": " ".join(error.messages)})
+    return items
+
+
+def _submitted_snapshot(provincial_return):
+    return provincial_return.snapshots.order_by("-number").first()
+
+
+def _administrator_on_return(provincial_return, snapshot):
+    """Attachment 2 as the return carries it: as submitted once locked, else the current one."""
+    if not provincial_return.is_editable and snapshot is not None:
+        data = snapshot.data.get(ADMINISTRATOR_KEY)
+        return data, True
+    current = provincial_return.current_administrator()
+    if current is None:
+        return None, False
+    return {name: getattr(current, name) for name in layout.ATTACHMENT2_FIELDS}, False
+
+
+def _administrator_rows(data) -> list[str]:
+    return [data.get(name, "") for name in layout.ATTACHMENT2_FIELDS] if data else []
+
+
+def _return_page(
+    request,
+    provincial_return,
+    *,
+    form=None,
+    attest_form=None,
+    administrator_form=None,
+    attachment_form=None,
+    status=200,
+):
+    user = request.user
+    editable = may_edit(user, provincial_return)
+    findings = return_findings(provincial_return=provincial_return, user=user)
+    if form is None and editable:
+        form = ReturnForm(instance=provincial_return)
+    if not editable and not (form is not None and form.is_bound):
+        form = None  # read-only, unless the user's own entries must be shown again
+    submittable = may_submit(user, provincial_return)
+    if attest_form is None and submittable:
+        attest_form = AttestForm()
+    send_back, comments = _comments_by_field(provincial_return)
+    snapshot = _submitted_snapshot(provincial_return)
+    administrator, as_submitted = _administrator_on_return(provincial_return, snapshot)
+    own_province = user_province_id(user) == provincial_return.province_id
+    may_file_administrator = own_province and user.has_perm("verification.add_systemadministrator")
+    if administrator_form is None and may_file_administrator:
+        administrator_form = AdministratorForm()
+    may_attach = editable and user.has_perm("verification.add_returnattachment")
+    if attachment_form is None and may_attach:
+        attachment_form = AttachmentForm()
+    context = _context(
+        request,
+        gettext("Return of %(province)s") % {"province": provincial_return.province.name},
+        provincial_return=provincial_return,
+        campaign=provincial_return.campaign,
+        findings=findings,
+        sections=_questions(provincial_return, findings=findings, form=form, comments=comments),
+        form=form,
+        editing=form is not None,
+        editable=editable,
+        submittable=submittable,
+        attest_form=attest_form,
+        checklist=_checklist(provincial_return) if editable else [],
+        send_back=send_back,
+        administrator_comment=comments.get(ADMINISTRATOR_KEY),
+        attachments_comment=comments.get(ATTACHMENTS_KEY),
+        administrator=administrator,
+        administrator_row=_administrator_rows(administrator),
+        administrator_as_submitted=as_submitted,
+        administrator_headings=layout.attachment2_headings(),
+        administrators=SystemAdministrator.objects.for_user(user)
+        .in_province(provincial_return.province)
+        .select_related("created_by"),
+        administrator_form=administrator_form,
+        attachments=provincial_return.attachments.current().select_related("uploaded_by"),
+        may_attach=may_attach,
+        may_remove_attachments=editable and user.has_perm("verification.delete_returnattachment"),
+        attachment_form=attachment_form,
+        events=provincial_return.events.select_related("by"),
+    )
+    return TemplateResponse(request, "verification/return_detail.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@staff_member_required
+def return_detail(request, pk: int):
+    """The province's page of its return: edit and submit while it may, read it otherwise."""
+    provincial_return = _visible_return(request, pk)
+    if request.method == "POST":
+        return _save(request, provincial_return)
+    if user_province_id(request.user) is None:
+        # National staff review; their link to a return (e-mails, the admin) lands here.
+        return redirect("verification:return_review", pk=provincial_return.pk)
+    return _return_page(request, provincial_return)
+
+
+def _detached(provincial_return) -> ProvincialReturn:
+    """An unsaved copy of the return for a form to validate onto.
+
+    A ModelForm writes the user's entries onto its instance while validating; on this copy they
+    stay out of the page's findings, warnings and checklist, which are about what is saved.
+    """
+    return ProvincialReturn(
+        **{
+            field.attname: getattr(provincial_return, field.attname)
+            for field in ProvincialReturn._meta.concrete_fields
+        }
+    )
+
+
+def _concurrent(request, provincial_return, attest_form=None):
+    """Show the user's entries again, at the current version, beside what the other person saved."""
+    current = ProvincialReturn.objects.select_related("campaign", "province", "attested_by").get(
+        pk=provincial_return.pk
+    )
+    data = request.POST.copy()
+    data["expected_version"] = str(current.version)
+    form = ReturnForm(data, instance=_detached(current))
+    form.is_valid()
+    differing = [
+        layout.field_label(name)
+        for name in ANSWER_FIELDS
+        if name in form.cleaned_data
+        and ProvincialReturn._meta.get_field(name).to_python(form.cleaned_data[name])
+        != getattr(current, name)
+    ]
+    message = gettext(
+        "Someone else changed this return while you were working on it; nothing of yours was "
+        "saved. Your entries are shown below."
+    )
+    if may_edit(request.user, current):
+        message += " " + gettext(
+            "Where they differ from what is now saved (%(fields)s), saving again replaces the "
+            "other change with yours."
+        ) % {"fields": "、".join(differing) or "—"}
+    messages.error(request, message)
+    return _return_page(request, current, form=form, attest_form=attest_form, status=409)
+
+
+def _save(request, provincial_return):
+    user = request.user
+    submitting = "_submit" in request.POST
+    if not may_edit(user, provincial_return):
+        if user_province_id(user) == provincial_return.province_id and user.has_perm(
+            "verification.change_provincialreturn"
+        ):
+            messages.error(
+                request,
+                gettext("The return is %(status)s and can no longer be changed here.")
+                % {"status": provincial_return.get_status_display()},
+            )
+            return redirect(provincial_return)
+        raise PermissionDenied
+    if submitting and not may_submit(user, provincial_return):
+        raise PermissionDenied
+    form = ReturnForm(request.POST, instance=_detached(provincial_return))
+    attest_form = AttestForm(request.POST) if submitting else None
+    if not form.is_valid() or (attest_form is not None and not attest_form.is_valid()):
+        messages.error(request, gettext("The return was not saved: correct the errors below."))
+        return _return_page(request, provincial_return, form=form, attest_form=attest_form)
+    try:
+        saved = return_save_draft(
+            provincial_return=provincial_return,
+            by=user,
+            data=form.answers(),
+            expected_version=form.cleaned_data["expected_version"],
+        )
+    except ConcurrentChange:
+        return _concurrent(request, provincial_return, attest_form)
+    except WorkflowError as error:
+        messages.error(request, _error_text(error))
+        return redirect(provincial_return)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        messages.error(request, gettext("The return was not saved: correct the errors below."))
+        return _return_page(request, provincial_return, form=form, attest_form=attest_form)
+
+    if not submitting:
+        messages.success(request, gettext("The return was saved."))
+        return redirect(provincial_return)
+    findings = compute_findings(province=saved.province, campaign=saved.campaign)
+    try:
+        return_submit(
+            provincial_return=saved,
+            by=user,
+            attest=attest_form.cleaned_data["attest"],
+            expected_version=saved.version,
+            findings_counts=count_by_rule(findings),
+        )
+    except ConcurrentChange:
+        return _concurrent(request, provincial_return, attest_form)
+    except WorkflowError as error:
+        messages.error(request, _error_text(error))
+        return redirect(provincial_return)
+    except ValidationError as error:
+        messages.error(
+            request,
+            " ".join(
+                [gettext("The return was saved but not submitted:"), *error.messages],
+            ),
+        )
+        return redirect(_return_url(provincial_return, "submission"))
+    messages.success(
+        request,
+        gettext("The return was submitted to the Metrology Department."),
+    )
+    return redirect(provincial_return)
+
+
+@require_POST
+@staff_member_required
+def administrator_add(request, pk: int):
+    """File a new Attachment 2 for the return's province; the earlier ones stay as history."""
+    provincial_return = _visible_return(request, pk)
+    _require_own_province(request.user, provincial_return, "verification.add_systemadministrator")
+    form = AdministratorForm(request.POST)
+    if not form.is_valid():
+        return _return_page(request, provincial_return, administrator_form=form)
+    try:
+        system_administrator_add(
+            province=provincial_return.province, by=request.user, data=form.administrator_data()
+        )
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return _return_page(request, provincial_return, administrator_form=form)
+    messages.success(request, gettext("The system administrator (Attachment 2) was filed."))
+    return HttpResponseRedirect(_return_url(provincial_return, "administrator"))
+
+
+def _require_own_province(user, provincial_return, permission: str):
+    # Checked before the form, so that nobody else gets a form's errors back; the service
+    # checks again, with the return's state, when it writes.
+    if user_province_id(user) != provincial_return.province_id or not user.has_perm(permission):
+        raise PermissionDenied
+
+
+@require_POST
+@staff_member_required
+def attachment_upload(request, pk: int):
+    provincial_return = _visible_return(request, pk)
+    _require_own_province(request.user, provincial_return, "verification.add_returnattachment")
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            attachment = return_attachment_add(
+                provincial_return=provincial_return, by=request.user, file=form.cleaned_data["file"]
+            )
+        except WorkflowError as error:
+            messages.error(request, _error_text(error))
+            return redirect(provincial_return)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(
+                request,
+                gettext("“%(name)s” was attached.") % {"name": attachment.original_name},
+            )
+            return HttpResponseRedirect(_return_url(provincial_return, "attachments"))
+    messages.error(request, gettext("The file was not attached: see the attachments below."))
+    return _return_page(request, provincial_return, attachment_form=form)
+
+
+@require_POST
+@staff_member_required
+def attachment_remove(request, pk: int, attachment_pk: int):
+    provincial_return = _visible_return(request, pk)
+    _require_own_province(request.user, provincial_return, "verification.delete_returnattachment")
+    attachment = get_object_or_404(provincial_return.attachments.current(), pk=attachment_pk)
+    try:
+        return_attachment_remove(attachment=attachment, by=request.user)
+    except WorkflowError as error:
+        messages.error(request, _error_text(error))
+    else:
+        messages.success(
+            request, gettext("“%(name)s” was removed.") % {"name": attachment.original_name}
+        )
+    return HttpResponseRedirect(_return_url(provincial_return, "attachments"))
+
+
+# --- print -------------------------------------------------------------------------------
+
+
+@require_safe
+@staff_member_required
+def return_print(request, pk: int):
+    """The return as the notice's Attachment 1 row, Attachment 2 table and the written summary."""
+    provincial_return = _visible_return(request, pk)
+    snapshot = _submitted_snapshot(provincial_return)
+    administrator, _as_submitted = _administrator_on_return(provincial_return, snapshot)
+    context = _context(
+        request,
+        gettext("Return of %(province)s: print") % {"province": provincial_return.province.name},
+        provincial_return=provincial_return,
+        campaign=provincial_return.campaign,
+        groups=layout.ATTACHMENT1_GROUPS,
+        cells=[
+            layout.column_display(column, provincial_return)
+            for column in layout.ATTACHMENT1_COLUMNS
+        ],
+        administrator_headings=layout.attachment2_headings(),
+        administrator_row=_administrator_rows(administrator),
+        summary=[
+            (column.heading, getattr(provincial_return, column.key))
+            for column in layout.SUMMARY_COLUMNS
+        ],
+        back_url=(
+            reverse("verification:return_review", args=[provincial_return.pk])
+            if user_province_id(request.user) is None
+            else _return_url(provincial_return)
+        ),
+    )
+    return TemplateResponse(request, "verification/return_print.html", context)
+
+
+# --- the department's pages --------------------------------------------------------------
+
+
+def _require_reviewer(user):
+    if not _is_reviewer(user):
+        raise PermissionDenied
+
+
+STATUS_FILTERS = [NOT_STARTED, *ReturnStatus.values]
+LATENESS_FILTERS = list(LATENESS_LABELS)
+
+
+@require_safe
+@staff_member_required
+def review_list(request, campaign_pk: int):
+    """All 32 reporting units of a campaign: status, submission times, lateness, findings."""
+    _require_reviewer(request.user)
+    campaign = get_object_or_404(Campaign, pk=campaign_pk)
+    rows = status_rows(campaign=campaign, user=request.user)
+    totals = status_totals(rows)
+    status = request.GET.get("status", "")
+    lateness = request.GET.get("lateness", "")
+    if status in STATUS_FILTERS:
+        rows = [row for row in rows if row.status == status]
+    else:
+        status = ""
+    if lateness in LATENESS_FILTERS:
+        rows = [row for row in rows if row.lateness == lateness]
+    else:
+        lateness = ""
+    status_labels = {NOT_STARTED: gettext("Not started"), **dict(ReturnStatus.choices)}
+
+    def query(**changes):
+        params = {"status": status, "lateness": lateness, **changes}
+        encoded = "&".join(f"{key}={value}" for key, value in params.items() if value)
+        return f"?{encoded}" if encoded else "?"
+
+    context = _context(
+        request,
+        gettext("Returns for %(notice)s") % {"notice": campaign.notice_number},
+        campaign=campaign,
+        rows=rows,
+        total_units=sum(totals.values()),
+        totals=[(key, status_labels[key], totals.get(key, 0)) for key in STATUS_FILTERS],
+        status_filter=[{"label": gettext("All"), "url": query(status=""), "selected": not status}]
+        + [
+            {"label": status_labels[key], "url": query(status=key), "selected": status == key}
+            for key in STATUS_FILTERS
+        ],
+        lateness_filter=[
+            {"label": gettext("All"), "url": query(lateness=""), "selected": not lateness}
+        ]
+        + [
+            {"label": label, "url": query(lateness=key), "selected": lateness == key}
+            for key, label in LATENESS_LABELS.items()
+        ],
+        filtered=bool(status or lateness),
+    )
+    return TemplateResponse(request, "verification/review_list.html", context)
+
+
+def _review_page(request, provincial_return, *, form=None, status=200):
+    user = request.user
+    reviewable = may_review(user, provincial_return)
+    if form is None and reviewable:
+        form = ReviewForm(initial={"expected_version": provincial_return.version})
+    findings = return_findings(provincial_return=provincial_return, user=user)
+    snapshot = _submitted_snapshot(provincial_return)
+    changes = []
+    if snapshot is not None and snapshot.number > 1:
+        changes = return_changes_since_previous_submission(snapshot)
+    administrator, as_submitted = _administrator_on_return(provincial_return, snapshot)
+
+    def changed(prefix):
+        return [change for change in changes if change.field.split(".")[0] == prefix]
+
+    context = _context(
+        request,
+        gettext("Review: return of %(province)s") % {"province": provincial_return.province.name},
+        provincial_return=provincial_return,
+        campaign=provincial_return.campaign,
+        findings=findings,
+        sections=_questions(provincial_return, findings=findings, changes=changes, review=form),
+        form=form,
+        reviewable=reviewable,
+        snapshot=snapshot,
+        changes=changes,
+        administrator=administrator,
+        administrator_row=_administrator_rows(administrator),
+        administrator_as_submitted=as_submitted,
+        administrator_headings=layout.attachment2_headings(),
+        administrator_changes=changed(ADMINISTRATOR_KEY),
+        administrator_comment_field=form.comment_field(ADMINISTRATOR_KEY) if form else None,
+        attachments=provincial_return.attachments.current().select_related("uploaded_by"),
+        attachments_changes=changed(ATTACHMENTS_KEY),
+        attachments_comment_field=form.comment_field(ATTACHMENTS_KEY) if form else None,
+        events=provincial_return.events.select_related("by"),
+    )
+    return TemplateResponse(request, "verification/review.html", context, status=status)
+
+
+@require_safe
+@staff_member_required
+def return_review(request, pk: int):
+    """The reviewer's page: the return read-only, its findings, what changed, the decision."""
+    provincial_return = _visible_return(request, pk)
+    _require_reviewer(request.user)
+    return _review_page(request, provincial_return)
+
+
+def _decide(request, pk: int, decide):
+    provincial_return = _visible_return(request, pk)
+    _require_reviewer(request.user)
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return _review_page(request, provincial_return, form=form)
+    try:
+        decide(provincial_return, form)
+    except ConcurrentChange as error:
+        current = ProvincialReturn.objects.select_related("campaign", "province").get(
+            pk=provincial_return.pk
+        )
+        data = request.POST.copy()
+        data["expected_version"] = str(current.version)
+        messages.error(
+            request,
+            _error_text(error)
+            + " "
+            + gettext("Your comments are kept below; the return is now %(status)s.")
+            % {"status": current.get_status_display()},
+        )
+        return _review_page(request, current, form=ReviewForm(data), status=409)
+    except WorkflowError as error:
+        messages.error(request, _error_text(error))
+        return redirect("verification:return_review", pk=provincial_return.pk)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return _review_page(request, provincial_return, form=form)
+    return redirect("verification:return_review", pk=provincial_return.pk)
+
+
+@require_POST
+@staff_member_required
+def review_send_back(request, pk: int):
+    """Send the return back to the province with a general comment and comments on fields."""
+
+    def send_back(provincial_return, form):
+        return_send_back(
+            provincial_return=provincial_return,
+            by=request.user,
+            comment=form.cleaned_data["comment"],
+            field_comments=form.field_comments(),
+            expected_version=form.cleaned_data["expected_version"],
+        )
+        messages.success(
+            request,
+            gettext("The return was sent back to %(province)s for revision.")
+            % {"province": provincial_return.province.name},
+        )
+
+    return _decide(request, pk, send_back)
+
+
+@require_POST
+@staff_member_required
+def review_accept(request, pk: int):
+    """Accept the return. Comments on fields belong to a send-back, so they stop an acceptance."""
+
+    def accept(provincial_return, form):
+        if form.field_comments():
+            raise ValidationError(
+                gettext(
+                    "You wrote comments on fields. Send the return back for revision, or clear "
+                    "those comments to accept it."
+                ),
+                code="field_comments_on_accept",
+            )
+        return_accept(
+            provincial_return=provincial_return,
+            by=request.user,
+            comment=form.cleaned_data["comment"],
+            expected_version=form.cleaned_data["expected_version"],
+        )
+        messages.success(
+            request,
+            gettext("The return of %(province)s was accepted.")
+            % {"province": provincial_return.province.name},
+        )
+
+    return _decide(request, pk, accept)
+
+
+# --- attachments -------------------------------------------------------------------------
 
 
 @require_safe

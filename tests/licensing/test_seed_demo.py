@@ -22,7 +22,21 @@ from licensing.models import (
 )
 from licensing.validators import normalize_text, validate_credit_code
 from verification.findings import Rule, compute_findings
-from verification.models import Campaign
+from verification.models import (
+    Campaign,
+    ProvincialReturn,
+    ReturnEvent,
+    ReturnEventAction,
+    ReturnSnapshot,
+    ReturnStatus,
+    SystemAdministrator,
+)
+from verification.services import (
+    DEADLINE_ZONE,
+    may_submit,
+    return_changes_since_previous_submission,
+    return_submission_problems,
+)
 
 DEMO_LOGINS = [
     ("shandong_admin", "demo-shandong-2016", PROVINCIAL_ADMIN, "37"),
@@ -38,6 +52,7 @@ REGISTER_MODELS = [
     Announcement,
 ]
 HISTORY_MODELS = [Manufacturer, TypeApproval, Licence, LicensedProduct, Announcement]
+VERIFICATION_MODELS = [ProvincialReturn, ReturnEvent, ReturnSnapshot, SystemAdministrator]
 
 
 def seed_demo(*args) -> str:
@@ -55,6 +70,10 @@ def database_state():
         **{
             f"{model.__name__} history": list(model.history.order_by("pk").values())
             for model in HISTORY_MODELS
+        },
+        **{
+            model.__name__: list(model.objects.order_by("pk").values())
+            for model in VERIFICATION_MODELS
         },
         "users": list(User.objects.order_by("pk").values()),
         "user groups": list(User.groups.through.objects.order_by("pk").values()),
@@ -221,3 +240,96 @@ def test_demo_register_records_extensions_and_days_not_counted(seeded):
     assert LicensedProduct.objects.filter(
         type_approval__isnull=True, type_approval_number__gt=""
     ).exists()
+
+
+# --- the 2016 campaign's returns ----------------------------------------------------------
+
+
+def returns_2016():
+    campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
+    return ProvincialReturn.objects.in_campaign(campaign).select_related("province")
+
+
+def test_shandongs_return_is_a_draft_ready_for_the_demo_cycle(seeded):
+    shandong_return = returns_2016().get(province__code="37")
+    admin = User.objects.get(username="shandong_admin")
+
+    assert shandong_return.status == ReturnStatus.DRAFT
+    assert shandong_return.current_administrator() is not None
+    assert may_submit(admin, shandong_return)
+    # Only Attachment 1's questions and the rest of the summary are left to the demo.
+    problems = return_submission_problems(shandong_return)
+    assert "out_of_scope" in problems
+    assert "__all__" not in problems  # Attachment 2 is filed
+    assert not shandong_return.snapshots.exists()
+
+
+def test_other_provinces_returns_stand_in_every_workflow_state(seeded):
+    others = returns_2016().exclude(province__code="37")
+
+    assert set(others.values_list("status", flat=True)) == set(ReturnStatus.values)
+    submitted = others.filter(first_submitted_at__isnull=False)
+    assert {True, False} == set(submitted.values_list("is_late", flat=True))
+    # Late and on time both among those awaiting review and among the accepted.
+    for status in (ReturnStatus.SUBMITTED, ReturnStatus.ACCEPTED):
+        assert {True, False} == set(
+            submitted.filter(status=status).values_list("is_late", flat=True)
+        ), status
+    resubmitted = [r for r in others if r.snapshots.count() > 1]
+    assert any(r.status == ReturnStatus.SUBMITTED for r in resubmitted)
+    assert any(r.status == ReturnStatus.ACCEPTED for r in resubmitted)
+    returned = others.get(status=ReturnStatus.RETURNED)
+    comments = returned.events.filter(action=ReturnEventAction.RETURNED).latest()
+    assert comments.comment and comments.field_comments
+    # Not every unit has started: the reviewer's list has "not started" rows too.
+    assert returns_2016().count() < Province.objects.count()
+
+
+def test_resubmitted_returns_show_what_changed(seeded):
+    resubmitted = ReturnSnapshot.objects.filter(number=2)
+    assert resubmitted.exists()
+    for snapshot in resubmitted:
+        assert return_changes_since_previous_submission(snapshot)
+
+
+def test_returns_carry_plausible_2016_timestamps(seeded):
+    campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
+    start, end = campaign.issued_on, date(2016, 12, 31)
+
+    def day(moment):
+        return moment.astimezone(DEADLINE_ZONE).date()
+
+    for provincial_return in returns_2016():
+        assert start <= day(provincial_return.created_at) <= end
+        assert start <= day(provincial_return.updated_at) <= end
+        events = list(provincial_return.events.order_by("pk"))
+        assert events[0].action == ReturnEventAction.CREATED
+        assert [event.at for event in events] == sorted(event.at for event in events)
+        assert all(start <= day(event.at) <= end for event in events)
+        if provincial_return.first_submitted_at:
+            late = day(provincial_return.first_submitted_at) > campaign.return_deadline
+            assert provincial_return.is_late is late
+    for administrator in SystemAdministrator.objects.all():
+        assert start <= administrator.effective_from <= end
+        assert day(administrator.created_at) == administrator.effective_from
+    for snapshot in ReturnSnapshot.objects.all():
+        assert start <= day(snapshot.taken_at) <= end
+        assert snapshot.data["findings"] is not None
+
+
+def test_snapshots_keep_the_findings_of_the_register(seeded):
+    zhejiang = ReturnSnapshot.objects.filter(provincial_return__province__code="33").latest()
+    assert zhejiang.data["findings"][Rule.OUT_OF_SCOPE] > 0
+
+
+def test_the_demo_accounts_of_other_provinces_cannot_log_in(seeded):
+    for user in User.objects.filter(username__startswith="demo_admin_"):
+        assert not user.has_usable_password()
+        assert not user.is_staff
+        assert user.province is not None
+
+
+def test_output_counts_the_returns(seeded):
+    assert any(
+        str(ProvincialReturn._meta.verbose_name_plural) in line for line in seeded.splitlines()
+    )

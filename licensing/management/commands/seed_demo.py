@@ -1,4 +1,6 @@
-"""Seed a demo register for 山东 and 浙江 and three demo logins; running it again changes nothing.
+"""Seed a demo register for 山东 and 浙江, three demo logins and the 2016 campaign's returns.
+
+Running it again changes nothing.
 
 The data is planned in memory from a fixed random seed, so every run plans the same rows. Writing
 is create-only, keyed on the identities the register itself uses (credit code, licence number,
@@ -7,7 +9,9 @@ they are, and a licence's products and announcements are written only with the l
 keeps `--force` from overwriting real data that happens to share a number with the demo.
 
 The register is well kept except for a few faults planted on purpose (plan_findings), so that
-the special verification's findings show each of their rules on the demo.
+the special verification's findings show each of their rules on the demo. The returns
+(verification/demo.py) put 山东's in draft for the demo's cycle and other provinces' in every state
+of the workflow.
 """
 
 import functools
@@ -42,6 +46,8 @@ from licensing.models import (
     TypeApproval,
     TypeEvaluationInstitution,
 )
+from verification.demo import seed_returns
+from verification.models import ProvincialReturn
 
 SEED = 2016
 
@@ -827,8 +833,9 @@ class Command(BaseCommand):
     @property
     def help(self):
         return _(
-            "Create a demo register for Shandong and Zhejiang and three demo logins. Running it "
-            "again creates and changes nothing, except that it resets the demo logins."
+            "Create a demo register for Shandong and Zhejiang, three demo logins and demo "
+            "returns of the 2016 campaign. Running it again creates and changes nothing, except "
+            "that it resets the demo logins."
         )
 
     def add_arguments(self, parser):
@@ -854,6 +861,14 @@ class Command(BaseCommand):
         with transaction.atomic():
             counts = seed_register(plans)
             users = seed_users(provinces)
+            logins = get_user_model().objects.in_bulk(
+                [row[0] for row in DEMO_USERS], field_name="username"
+            )
+            returns_created, returns_kept = seed_returns(
+                administrators={"37": logins["shandong_admin"]},
+                editors={"33": logins["zhejiang_clerk"]},
+                reviewer=logins["reviewer"],
+            )
 
         for model, created, planned in counts:
             self.stdout.write(
@@ -864,6 +879,14 @@ class Command(BaseCommand):
                     "kept": planned - created,
                 }
             )
+        self.stdout.write(
+            _("%(model)s: %(created)d created, %(kept)d already there and left unchanged.")
+            % {
+                "model": ProvincialReturn._meta.verbose_name_plural,
+                "created": returns_created,
+                "kept": returns_kept,
+            }
+        )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(_("Demo logins (development passwords only):")))
         header = (_("User name"), _("Password"), _("Role"), _("Province"))
