@@ -7,7 +7,7 @@ PORT ?= 8000
 # Development runs with DEBUG on; tests and production with it off.
 DEV_ENV := DEBUG=true
 
-.PHONY: run test lint format migrate seed clean messages
+.PHONY: run test lint format migrate seed clean messages bench
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON)).")'
@@ -47,6 +47,12 @@ format: $(VENV)/.installed-test
 
 messages:
 	tools/update_translations.sh
+
+# Import benchmark (issue 3): generates lists into bench-data/, imports them into fresh temporary
+# databases and prints the figures of the README's "Performance" section. About 5 minutes.
+# BENCH_DATABASE_URL=postgres://… runs it on PostgreSQL; BENCH_ARGS="--sizes 5000" for a quick run.
+bench: $(VENV)/.installed-test
+	SECRET_KEY=bench-only-not-a-secret $(BIN)/python bench/import_bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts
