@@ -192,6 +192,20 @@ class ImportBatch(models.Model):
         return f"{self.file_name} ({timezone.localtime(self.created_at):%Y-%m-%d %H:%M})"
 
 
+def import_batch_field(*, related_name: str) -> models.ForeignKey:
+    """The link from a register row to the import that created it (the batch is its record)."""
+    return models.ForeignKey(
+        ImportBatch,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name=related_name,
+        verbose_name=_("import batch"),
+        help_text=_("The import that created this row, if an import did."),
+    )
+
+
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -217,16 +231,7 @@ class Manufacturer(TimeStamped):
     legal_representative = models.CharField(_("legal representative"), max_length=50, blank=True)
     contact_person = models.CharField(_("contact person"), max_length=50, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=50, blank=True)
-    import_batch = models.ForeignKey(
-        ImportBatch,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="manufacturers",
-        verbose_name=_("import batch"),
-        help_text=_("The import that created this row, if an import did."),
-    )
+    import_batch = import_batch_field(related_name="manufacturers")
 
     province_lookup = "province"
     objects = ProvinceScopedQuerySet.as_manager()
@@ -399,16 +404,7 @@ class Licence(TimeStamped):
     status = models.CharField(
         _("status"), max_length=12, choices=LicenceStatus.choices, default=LicenceStatus.VALID
     )
-    import_batch = models.ForeignKey(
-        ImportBatch,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="licences",
-        verbose_name=_("import batch"),
-        help_text=_("The import that created this row, if an import did."),
-    )
+    import_batch = import_batch_field(related_name="licences")
 
     province_lookup = "province"
     objects = LicenceQuerySet.as_manager()
@@ -515,16 +511,7 @@ class LicensedProduct(models.Model):
         blank=True,
         validators=[validate_type_approval_number],
     )
-    import_batch = models.ForeignKey(
-        ImportBatch,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="licensed_products",
-        verbose_name=_("import batch"),
-        help_text=_("The import that created this row, if an import did."),
-    )
+    import_batch = import_batch_field(related_name="licensed_products")
 
     province_lookup = "licence__province"
     objects = ProvinceScopedQuerySet.as_manager()
