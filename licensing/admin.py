@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
@@ -192,8 +193,26 @@ class TypeApprovalAdmin(RegisterAdmin):
     date_hierarchy = "approved_on"
 
 
+class LicensedProductForm(forms.ModelForm):
+    """A product's form that keeps its current type approval, even one outside the user's scope.
+
+    The scoped choices leave out a certificate of another province; the autocomplete widget
+    would then render no selected option, the page would post the link back empty, and saving
+    would drop it without a word. Kept as a choice, it is posted back and the model's rule
+    reports it on the product's row. No other certificate outside the scope becomes a choice.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("type_approval")
+        current = self.instance.type_approval_id
+        if field is not None and current is not None:
+            field.queryset = field.queryset | TypeApproval.objects.filter(pk=current)
+
+
 class LicensedProductInline(ProvinceScopedMixin, admin.TabularInline):
     model = LicensedProduct
+    form = LicensedProductForm
     extra = 1
     fields = [
         "category",
@@ -293,6 +312,7 @@ class LicensedProductAdmin(RegisterAdmin):
     search_fields = ["product_name", "model_spec", "licence__number", "licence__manufacturer__name"]
     search_help_text = _("Search by product, model, licence number or manufacturer.")
     autocomplete_fields = ["licence", "type_approval"]
+    form = LicensedProductForm
 
 
 @admin.register(Announcement)

@@ -18,6 +18,7 @@ from licensing.validators import (
     validate_licence_number_format,
     validate_licence_number_province,
     validate_type_approval_number,
+    validate_type_approval_owner,
 )
 
 
@@ -533,6 +534,34 @@ class LicensedProduct(models.Model):
 
     def __str__(self):
         return f"{self.category} {self.product_name} {self.model_spec}"
+
+    def clean(self):
+        super().clean()
+        if self.type_approval_id is None:
+            return
+        # In an admin inline the licence is the parent form's object, unsaved (no id) while a
+        # licence is being added; with neither there is nothing to compare with yet.
+        licence = self._meta.get_field("licence").get_cached_value(self, default=None)
+        if licence is None and self.licence_id is not None:
+            licence = self.licence
+        if licence is None or licence.manufacturer_id is None:
+            return  # the licence's own form reports a missing licence or manufacturer
+        manufacturer, approval = licence.manufacturer, self.type_approval
+        # One manufacturer row has one credit code: the usual case costs no query.
+        owner = (
+            manufacturer
+            if approval.manufacturer_id == licence.manufacturer_id
+            else approval.manufacturer
+        )
+        try:
+            validate_type_approval_owner(
+                approval.certificate_number,
+                owner.credit_code,
+                manufacturer_name=manufacturer.name,
+                manufacturer_credit_code=manufacturer.credit_code,
+            )
+        except ValidationError as error:
+            raise ValidationError({"type_approval": error}) from None
 
 
 class AnnouncementKind(models.TextChoices):

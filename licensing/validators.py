@@ -159,3 +159,33 @@ def validate_licence_dates(accepted_on, issued_on, expires_on) -> None:
         )
     if errors:
         raise ValidationError(errors)
+
+
+def validate_type_approval_owner(
+    certificate_number: str,
+    certificate_credit_code: str,
+    *,
+    manufacturer_name: str,
+    manufacturer_credit_code: str,
+) -> None:
+    """A licensed product may name only a type approval of its licence's own manufacturer.
+
+    Plain values, so that the model, the admin (through the model) and the bulk import, which
+    holds tuples and may be creating the manufacturer, apply the same rule. The message names
+    the licence's manufacturer, never the certificate's: that may be another province's company.
+    """
+    if certificate_credit_code == manufacturer_credit_code:
+        return
+    raise ValidationError(
+        _(
+            "Type-approval certificate %(certificate)s was not issued to %(name)s (unified "
+            "social credit code %(code)s), the licence's manufacturer: a licensed product can "
+            "only name a type approval of its own manufacturer."
+        ),
+        code="type_approval_other_manufacturer",
+        params={
+            "certificate": certificate_number,
+            "name": manufacturer_name,
+            "code": manufacturer_credit_code,
+        },
+    )

@@ -59,6 +59,7 @@ from licensing.validators import (
     validate_licence_dates,
     validate_licence_number_format,
     validate_type_approval_number,
+    validate_type_approval_owner,
 )
 
 logger = logging.getLogger(__name__)
@@ -1187,9 +1188,17 @@ def _compare_licences(plan: _Plan, writing: bool) -> None:
 def _compare_products(plan: _Plan, writing: bool) -> None:
     counts = plan.result.products
     numbers = {item.type_approval_number for item in plan.products.values()} - {None, INVALID}
-    approval_ids = dict(
-        _fetch(TypeApproval, "certificate_number", numbers, ["certificate_number", "id"])
-    )
+    # Each certificate's manufacturer comes in the same query as its id: a product may name
+    # only its own manufacturer's type approval.
+    approvals = {
+        certificate: (approval_id, owner_code)
+        for certificate, approval_id, owner_code in _fetch(
+            TypeApproval,
+            "certificate_number",
+            numbers,
+            ["certificate_number", "id", "manufacturer__credit_code"],
+        )
+    }
     fetched = [
         "id",
         "licence_id",
@@ -1200,6 +1209,11 @@ def _compare_products(plan: _Plan, writing: bool) -> None:
         "measuring_range",
         "type_approval_number",
         "type_approval_id",
+        # What the stored link points to, which may differ from the stored number (the admin
+        # changes the link alone): for the preview, and to report a link to another
+        # manufacturer's certificate that the file leaves as it is.
+        "type_approval__certificate_number",
+        "type_approval__manufacturer__credit_code",
     ]
     at = {name: position for position, name in enumerate(fetched)}
     licence_numbers = {licence_id: number for number, licence_id in plan.licence_ids.items()}
@@ -1231,7 +1245,13 @@ def _compare_products(plan: _Plan, writing: bool) -> None:
         approval_number = item.type_approval_number
         if approval_number is INVALID:
             approval_number = None
-        approval_id = approval_ids.get(approval_number)
+        approval_id = None
+        if approval_number is not None and approval_number in approvals:
+            approval_id, owner_code = approvals[approval_number]
+            problem = _other_manufacturers_approval(plan, number, approval_number, owner_code)
+            if problem is not None:
+                plan.error(item.row, "type_approval_number", problem)
+                continue
         stored = existing.get(key)
         if stored is not None and stored_values(stored) == (
             item.accuracy_class,
@@ -1270,8 +1290,27 @@ def _compare_products(plan: _Plan, writing: bool) -> None:
             if stored_id != approval_id:
                 changed["type_approval"] = (stored_id, approval_id)
                 shown["type_approval"] = (
-                    "" if stored_id is None else stored_number,
+                    stored[at["type_approval__certificate_number"]] or "",
                     "" if approval_id is None else approval_number,
+                )
+        elif item.type_approval_number is None and stored[at["type_approval_id"]] is not None:
+            # The file names no certificate, so the import keeps the stored link (it never
+            # blanks a value); a link to another manufacturer's certificate is not kept silently.
+            linked = stored[at["type_approval__certificate_number"]]
+            owner_code = stored[at["type_approval__manufacturer__credit_code"]]
+            problem = _other_manufacturers_approval(plan, number, linked, owner_code)
+            if problem is not None:
+                plan.result.warnings.append(
+                    Problem(
+                        item.row,
+                        plan.header("type_approval_number"),
+                        _(
+                            "%(problem)s The register links this product to it and the file "
+                            "names no certificate, so the import leaves the link as it is: "
+                            "correct the product in the register."
+                        )
+                        % {"problem": problem},
+                    )
                 )
         if not changed:
             counts.unchanged += 1
@@ -1280,6 +1319,28 @@ def _compare_products(plan: _Plan, writing: bool) -> None:
         identity = f"{number} {plan.category_names[category_id]} {name} {model_spec}"
         _note_update(plan, LicensedProduct, stored[at["id"]], changed, item.row, identity, shown)
     counts.unchanged += unchanged
+
+
+def _other_manufacturers_approval(plan: _Plan, number: str, certificate: str, owner_code: str):
+    """The rule's message if the certificate is not the file's manufacturer's for licence number.
+
+    The file's credit code, not the register's: a manufacturer the import creates has no type
+    approval yet, so any registered certificate is another manufacturer's.
+    """
+    code = plan.licences[number].values["credit_code"]
+    manufacturer = plan.manufacturers.get(code)
+    if manufacturer is None or manufacturer.name is INVALID:
+        return None  # the cell's own error is reported, and nothing will be written
+    try:
+        validate_type_approval_owner(
+            certificate,
+            owner_code,
+            manufacturer_name=manufacturer.name,
+            manufacturer_credit_code=code,
+        )
+    except ValidationError as error:
+        return " ".join(error.messages)
+    return None
 
 
 def _given(value) -> str:
