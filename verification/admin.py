@@ -67,7 +67,7 @@ class ReturnAttachmentInline(ReadOnlyInline):
 
     @admin.display(description=_("file"))
     def download(self, obj):
-        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj.original_name)
+        return format_html('<a href="{}">{}</a>', obj.get_absolute_url(), obj.download_name)
 
 
 class ReturnEventInline(ReadOnlyInline):

@@ -5,13 +5,18 @@ from django.core import validators
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from config.uploads import megabytes
 from verification.models import (
     ANSWER_FIELDS,
     COMMENTABLE_FIELDS,
     ProvincialReturn,
     SystemAdministrator,
 )
-from verification.services import ADMINISTRATOR_FIELDS
+from verification.services import (
+    ADMINISTRATOR_FIELDS,
+    attachment_max_bytes,
+    attachment_too_large,
+)
 
 YES_NO = [(True, _("Yes")), (False, _("No"))]
 BOOLEAN_ANSWERS = ("out_of_scope", "institutions_authorised", "list_filed", "online_approval")
@@ -115,11 +120,27 @@ class AdministratorForm(forms.ModelForm):
 class AttachmentForm(forms.Form):
     file = forms.FileField(
         label=_("File"),
-        help_text=_("The stamped scan, as PDF, JPEG or PNG."),
         widget=forms.ClearableFileInput(
             attrs={"accept": "application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png"}
         ),
     )
+
+    def __init__(self, *args, dropped: bool = False, **kwargs):
+        """``dropped``: the upload view discarded a file over the limit while receiving it."""
+        super().__init__(*args, **kwargs)
+        self.max_bytes = attachment_max_bytes()
+        self.dropped = dropped
+        if dropped:
+            self.fields["file"].required = False
+        self.fields["file"].help_text = _(
+            "The stamped scan, as PDF, JPEG or PNG, at most %(limit)s MB."
+        ) % {"limit": megabytes(self.max_bytes)}
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if self.dropped or (upload is not None and upload.size > self.max_bytes):
+            raise attachment_too_large(self.max_bytes)
+        return upload
 
 
 def comment_field_name(name: str) -> str:

@@ -442,6 +442,25 @@ ATTACHMENT_EXTENSIONS = {
 }
 
 
+def attachment_name(name: str, content_type: str) -> str:
+    """`name` with the extension its content calls for: a right one kept, a wrong one replaced.
+
+    ``evil.html`` holding a PDF is ``evil.pdf``; ``scan`` holding a JPEG is ``scan.jpg``;
+    ``a.PDF`` and ``b.jpeg`` stay. Only a short ASCII suffix with a letter counts as an
+    extension, so that the dots of a date (``总结2016.10.20``) are kept.
+    """
+    extension = ATTACHMENT_EXTENSIONS.get(content_type)
+    if extension is None:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    has_extension = dot and len(suffix) <= 5 and suffix.isascii() and suffix.isalnum()
+    if not has_extension or suffix.isdigit():
+        stem = name.rstrip(".")
+    elif stem and {"jpeg": "jpg"}.get(suffix.lower(), suffix.lower()) == extension:
+        return name
+    return f"{stem or 'attachment'}.{extension}"
+
+
 class ReturnAttachmentQuerySet(ProvinceScopedQuerySet):
     def current(self):
         """Attachments not removed by the province."""
@@ -497,12 +516,20 @@ class ReturnAttachment(models.Model):
         verbose_name_plural = _("return attachments")
 
     def __str__(self):
-        return self.original_name
+        return self.download_name
 
     def get_absolute_url(self):
         return reverse(
             "verification:attachment_download", args=[self.provincial_return_id, self.pk]
         )
+
+    @property
+    def download_name(self) -> str:
+        """The name to show and download as: its extension always that of the content.
+
+        Rows stored before names were corrected on upload may still say ``evil.html``.
+        """
+        return attachment_name(self.original_name, self.content_type)
 
 
 class SystemAdministratorQuerySet(ProvinceScopedQuerySet):

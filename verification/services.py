@@ -32,6 +32,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from config.uploads import megabytes
 from licensing.models import Province
 from licensing.scoping import user_province_id, user_sees_all_provinces
 from verification import notifications
@@ -51,6 +52,7 @@ from verification.models import (
     ReturnSnapshot,
     ReturnStatus,
     SystemAdministrator,
+    attachment_name,
 )
 
 # Deadlines are days in China: "by 2016-10-31" ends at midnight Beijing time.
@@ -308,9 +310,15 @@ def _detect_content_type(upload) -> str | None:
     return None
 
 
-def _clean_file_name(name: str) -> str:
+def _clean_file_name(name: str, content_type: str | None = None) -> str:
+    """The uploader's name without a path or control characters, at most 255 characters.
+
+    Given the content type, with the extension the content calls for (attachment_name).
+    """
     name = unicodedata.normalize("NFC", os.path.basename((name or "").replace("\\", "/")))
     name = "".join(char for char in name if unicodedata.category(char)[0] != "C").strip()
+    if content_type is not None:
+        name = attachment_name(name, content_type)
     if len(name) > 255:
         stem, extension = os.path.splitext(name)
         name = stem[: 255 - len(extension)] + extension
@@ -326,24 +334,31 @@ def _sha256(upload) -> str:
     return digest.hexdigest()
 
 
+def attachment_max_bytes() -> int:
+    """The size limit of an attachment: stated by the form, enforced while receiving and here."""
+    return settings.RETURN_ATTACHMENT_MAX_BYTES
+
+
+def attachment_too_large(max_bytes: int) -> ValidationError:
+    # One wording for the form's refusal of a dropped upload and for the service's own check.
+    return ValidationError(
+        _(
+            "The file is larger than %(limit)s MB, the most an attachment may be. Scan it at a "
+            "lower resolution or split it into several files."
+        ),
+        code="file_too_large",
+        params={"limit": megabytes(max_bytes)},
+    )
+
+
 def validate_attachment(upload: UploadedFile) -> str:
     """The upload's content type if it is an acceptable attachment; ValidationError otherwise."""
-    limit = settings.RETURN_ATTACHMENT_MAX_BYTES
     if not upload.size:
         raise ValidationError({"file": ValidationError(_("The file is empty."), code="file_empty")})
-    if upload.size > limit:
-        raise ValidationError(
-            {
-                "file": ValidationError(
-                    _("The file is %(size)s MB; attachments may be at most %(limit)s MB."),
-                    code="file_too_large",
-                    params={
-                        "size": f"{upload.size / 1024 / 1024:.1f}",
-                        "limit": f"{limit / 1024 / 1024:.0f}",
-                    },
-                )
-            }
-        )
+    # The upload view drops a larger file while receiving it; this holds for any other caller.
+    max_bytes = attachment_max_bytes()
+    if upload.size > max_bytes:
+        raise ValidationError({"file": attachment_too_large(max_bytes)})
     content_type = _detect_content_type(upload)
     if content_type is None:
         raise ValidationError(
@@ -379,7 +394,7 @@ def return_attachment_add(
     at = at or timezone.now()
     attachment = ReturnAttachment(
         provincial_return=locked,
-        original_name=_clean_file_name(file.name),
+        original_name=_clean_file_name(file.name, content_type),
         content_type=content_type,
         size=file.size,
         sha256=_sha256(file),
@@ -421,7 +436,7 @@ def return_attachment_remove(
         by=by,
         at=attachment.removed_at,
         from_status=locked.status,
-        comment=attachment.original_name,
+        comment=attachment.download_name,
     )
     return attachment
 
@@ -531,7 +546,7 @@ def snapshot_data(
         ATTACHMENTS_KEY: [
             {
                 "id": attachment.pk,
-                "name": attachment.original_name,
+                "name": attachment.download_name,
                 "size": attachment.size,
                 "sha256": attachment.sha256,
             }

@@ -18,6 +18,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.uploads import limit_upload_size
 from licensing.scoping import user_province_id, user_sees_all_provinces
 from verification import layout
 from verification.findings import compute_findings, count_by_rule
@@ -50,6 +51,7 @@ from verification.selectors import (
 from verification.services import (
     ConcurrentChange,
     WorkflowError,
+    attachment_max_bytes,
     last_send_back,
     may_edit,
     may_review,
@@ -444,12 +446,13 @@ def _require_own_province(user, provincial_return, permission: str):
         raise PermissionDenied
 
 
+@limit_upload_size(attachment_max_bytes)
 @require_POST
 @staff_member_required
 def attachment_upload(request, pk: int):
     provincial_return = _visible_return(request, pk)
     _require_own_province(request.user, provincial_return, "verification.add_returnattachment")
-    form = AttachmentForm(request.POST, request.FILES)
+    form = AttachmentForm(request.POST, request.FILES, dropped=request.upload_limit.exceeded)
     if form.is_valid():
         try:
             attachment = return_attachment_add(
@@ -463,7 +466,7 @@ def attachment_upload(request, pk: int):
         else:
             messages.success(
                 request,
-                gettext("“%(name)s” was attached.") % {"name": attachment.original_name},
+                gettext("“%(name)s” was attached.") % {"name": attachment.download_name},
             )
             return HttpResponseRedirect(_return_url(provincial_return, "attachments"))
     messages.error(request, gettext("The file was not attached: see the attachments below."))
@@ -482,7 +485,7 @@ def attachment_remove(request, pk: int, attachment_pk: int):
         messages.error(request, _error_text(error))
     else:
         messages.success(
-            request, gettext("“%(name)s” was removed.") % {"name": attachment.original_name}
+            request, gettext("“%(name)s” was removed.") % {"name": attachment.download_name}
         )
     return HttpResponseRedirect(_return_url(provincial_return, "attachments"))
 
@@ -734,7 +737,7 @@ def attachment_download(request, return_pk: int, pk: int):
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=attachment.original_name,
+        filename=attachment.download_name,
         content_type=attachment.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

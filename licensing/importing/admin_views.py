@@ -10,18 +10,17 @@ from pathlib import Path
 from django.contrib import messages
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
 
+from config.uploads import limit_upload_size, megabytes
 from licensing.importing.columns import locate_header
 from licensing.importing.errors import UnreadableFile
-from licensing.importing.forms import LicenceListUploadForm, megabytes
+from licensing.importing.forms import LicenceListUploadForm
 from licensing.importing.readers import default_max_upload_bytes, read_rows
 from licensing.importing.report import error_report_xlsx
 from licensing.importing.service import (
@@ -126,28 +125,6 @@ def _xlsx_response(data: bytes, file_name: str) -> HttpResponse:
     )
 
 
-class UploadSizeLimit(FileUploadHandler):
-    """Drops an uploaded file as soon as it passes the limit, rather than spooling it to disk.
-
-    Django's own upload limits leave files out; without this, a 10 GB upload would be written
-    to a temporary file before the form could refuse it.
-    """
-
-    def __init__(self, request, max_bytes: int):
-        super().__init__(request)
-        self.max_bytes = max_bytes
-        self.exceeded = False
-
-    def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > self.max_bytes:
-            self.exceeded = True
-            raise SkipFile
-        return raw_data
-
-    def file_complete(self, file_size):
-        return None  # the next handlers build the file
-
-
 # --- The admin views ----------------------------------------------------------------------
 
 
@@ -185,22 +162,8 @@ class LicenceListImportMixin:
         ]
 
     def _limit_upload_size(self, view):
-        """The admin view, with the size limit applied while the upload is received.
-
-        Upload handlers must be set before anything reads request.POST, and the CSRF check
-        reads it: so the middleware's check is skipped here and admin_view's own csrf_protect
-        runs it after the handler is in place.
-        """
-        protected = self.admin_site.admin_view(view)
-
-        @csrf_exempt
-        def limited(request, *args, **kwargs):
-            limit = UploadSizeLimit(request, default_max_upload_bytes())
-            request.upload_handlers.insert(0, limit)
-            request.import_upload_limit = limit
-            return protected(request, *args, **kwargs)
-
-        return limited
+        """The admin view, with the size limit applied while the upload is received."""
+        return limit_upload_size(default_max_upload_bytes)(self.admin_site.admin_view(view))
 
     def has_import_licence_permission(self, request) -> bool:
         return request.user.has_perm(IMPORT_PERMISSION)
@@ -228,7 +191,7 @@ class LicenceListImportMixin:
         self._require_import_permission(request)
         max_bytes = default_max_upload_bytes()
         if request.method == "POST":
-            limit = getattr(request, "import_upload_limit", None)
+            limit = getattr(request, "upload_limit", None)
             form = LicenceListUploadForm(
                 request.POST,
                 request.FILES,

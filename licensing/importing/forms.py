@@ -4,12 +4,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from config.uploads import megabytes
+
 ACCEPTED = ".xlsx,.xls,.csv"
-
-
-def megabytes(size: int) -> str:
-    """20971520 → "20", as the readers word their own size limit."""
-    return f"{size / (1024 * 1024):.3g}"
 
 
 def too_large(max_bytes: int) -> ValidationError:

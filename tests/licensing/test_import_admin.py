@@ -217,7 +217,7 @@ def test_an_upload_over_the_size_limit_is_dropped_while_received(clerk_client, s
     settings.IMPORT_MAX_UPLOAD_BYTES = 2000
     response = upload(clerk_client, xlsx(licence_rows(20)))
     assert response.status_code == 200
-    assert response.wsgi_request.import_upload_limit.exceeded  # dropped while received
+    assert response.wsgi_request.upload_limit.exceeded  # dropped while received
     assert "file" not in response.wsgi_request.FILES
     refusal = too_large(2000)
     assert response.context["form"].errors["file"] == [zh(refusal.message, **refusal.params)]

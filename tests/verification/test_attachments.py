@@ -1,6 +1,7 @@
 """Attachments: checked by content, kept privately, handed out only to who may see the return."""
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,9 +10,10 @@ from django.urls import reverse
 
 from tests.conftest import make_user
 from tests.verification.conftest import bring_to
-from verification.models import ProvincialReturn, ReturnAttachment
+from verification.models import ProvincialReturn, ReturnAttachment, attachment_name
 from verification.services import (
     ReturnLocked,
+    attachment_too_large,
     return_attachment_add,
     return_attachment_remove,
     return_changes_since_previous_submission,
@@ -48,18 +50,18 @@ def scan(shandong_return, shandong_clerk):
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "content_type"),
+    ("name", "content", "content_type", "stored_name"),
     [
-        ("scan.pdf", PDF, "application/pdf"),
-        ("scan.jpg", JPEG, "image/jpeg"),
-        ("scan.png", PNG, "image/png"),
+        ("scan.pdf", PDF, "application/pdf", "scan.pdf"),
+        ("scan.jpg", JPEG, "image/jpeg", "scan.jpg"),
+        ("scan.png", PNG, "image/png", "scan.png"),
         # The content decides, not the name nor what the browser claimed.
-        ("scan.png", PDF, "application/pdf"),
-        ("scan", JPEG, "image/jpeg"),
+        ("scan.png", PDF, "application/pdf", "scan.pdf"),
+        ("scan", JPEG, "image/jpeg", "scan.jpg"),
     ],
 )
 def test_pdf_jpeg_and_png_are_accepted_by_their_content(
-    shandong_return, shandong_clerk, private_root, name, content, content_type
+    shandong_return, shandong_clerk, private_root, name, content, content_type, stored_name
 ):
     attachment = return_attachment_add(
         provincial_return=shandong_return,
@@ -67,7 +69,7 @@ def test_pdf_jpeg_and_png_are_accepted_by_their_content(
         file=upload(name, content, "text/html"),
     )
     assert attachment.content_type == content_type
-    assert attachment.original_name == name
+    assert attachment.original_name == stored_name
     assert attachment.size == len(content)
     stored = Path(attachment.file.path)
     assert stored.is_relative_to(private_root)
@@ -107,13 +109,71 @@ def test_files_over_the_size_cap_are_refused(settings, shandong_return, shandong
             by=shandong_clerk,
             file=upload("b.pdf", PDF.ljust(1025)),
         )
-    assert caught.value.error_dict["file"][0].code == "file_too_large"
+    [refusal] = caught.value.error_dict["file"]
+    assert refusal.code == "file_too_large"
+    # The same words and limit as the upload form's refusal of a file dropped while received.
+    expected = attachment_too_large(1024)
+    assert (refusal.message, refusal.params) == (expected.message, expected.params)
 
 
 def test_the_default_size_cap_is_ten_megabytes():
     from django.conf import settings as django_settings
 
     assert django_settings.RETURN_ATTACHMENT_MAX_BYTES == 10 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "expected"),
+    [
+        ("evil.html", "application/pdf", "evil.pdf"),
+        ("scan", "image/jpeg", "scan.jpg"),
+        ("scan.png", "image/jpeg", "scan.jpg"),
+        ("scan.pdf", "image/png", "scan.png"),
+        # An extension already right for the content stays, whatever its case or spelling.
+        ("a.PDF", "application/pdf", "a.PDF"),
+        ("b.jpeg", "image/jpeg", "b.jpeg"),
+        ("b.JPG", "image/jpeg", "b.JPG"),
+        ("c.png", "image/png", "c.png"),
+        # Dots inside a name (a date) are no extension; nor is a bare extension a name.
+        ("核查总结2016.10.20", "image/jpeg", "核查总结2016.10.20.jpg"),
+        ("总结.v2.html", "application/pdf", "总结.v2.pdf"),
+        (".html", "application/pdf", "attachment.pdf"),
+        (".pdf", "application/pdf", "attachment.pdf"),
+        ("scan.", "application/pdf", "scan.pdf"),
+    ],
+)
+def test_the_name_takes_the_extension_of_the_content(name, content_type, expected):
+    assert attachment_name(name, content_type) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "stored_name"),
+    [
+        ("evil.html", PDF, "evil.pdf"),
+        ("scan", JPEG, "scan.jpg"),
+        ("a.PDF", PDF, "a.PDF"),
+        ("照片.jpeg", JPEG, "照片.jpeg"),
+        ("截图.pdf", PNG, "截图.png"),
+    ],
+)
+def test_the_stored_name_and_the_event_carry_the_extension_of_the_content(
+    shandong_return, shandong_clerk, name, content, stored_name
+):
+    attachment = return_attachment_add(
+        provincial_return=shandong_return, by=shandong_clerk, file=upload(name, content)
+    )
+    assert attachment.original_name == stored_name
+    assert attachment.download_name == stored_name
+    assert str(attachment) == stored_name
+    assert shandong_return.events.latest().comment == stored_name
+
+
+def test_a_long_name_keeps_the_extension_of_the_content(shandong_return, shandong_clerk):
+    attachment = return_attachment_add(
+        provincial_return=shandong_return, by=shandong_clerk, file=upload("扫" * 254 + ".h", PDF)
+    )
+    assert len(attachment.original_name) == 255
+    assert attachment.original_name == "扫" * 251 + ".pdf"
 
 
 def test_a_path_in_the_file_name_is_dropped(shandong_return, shandong_clerk):
@@ -229,6 +289,89 @@ def test_who_may_download_an_attachment(client, request, scan, persona, expected
         assert disposition.startswith("attachment;")
         assert "filename*=utf-8''" in disposition  # the Chinese name, RFC 5987-encoded
         assert "no-store" in response["Cache-Control"]
+
+
+def _disposition(response) -> str:
+    assert response.status_code == 200
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "private" in response["Cache-Control"]
+    assert "no-store" in response["Cache-Control"]
+    return response["Content-Disposition"]
+
+
+def _upload_on_the_page(client, provincial_return, name, content):
+    url = reverse("verification:attachment_upload", args=[provincial_return.pk])
+    response = client.post(url, {"file": upload(name, content, "text/html")})
+    assert response.status_code == 302
+    return provincial_return.attachments.get(original_name__startswith=Path(name).stem)
+
+
+def test_html_named_pdf_content_is_stored_and_downloaded_as_pdf(
+    client, shandong_return, shandong_clerk
+):
+    client.force_login(shandong_clerk)
+    attachment = _upload_on_the_page(client, shandong_return, "evil.html", PDF)
+    assert attachment.original_name == "evil.pdf"
+
+    response = client.get(_download_url(attachment))
+
+    assert _disposition(response) == 'attachment; filename="evil.pdf"'
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content) == PDF
+    page = client.get(reverse("verification:return_detail", args=[shandong_return.pk]))
+    listed = page.content.decode().split('id="attachment-list"')[1].split("</table>")[0]
+    assert "evil.pdf" in listed
+    assert "evil.html" not in page.content.decode()
+
+
+def test_a_chinese_name_is_sent_rfc_5987_encoded_with_the_extension_of_the_content(
+    client, shandong_return, shandong_clerk
+):
+    client.force_login(shandong_clerk)
+    attachment = _upload_on_the_page(client, shandong_return, "山东扫描件.html", PDF)
+
+    disposition = _disposition(client.get(_download_url(attachment)))
+
+    assert disposition == "attachment; filename*=utf-8''" + quote("山东扫描件.pdf")
+    assert ".html" not in disposition
+
+
+def test_a_jpeg_named_png_downloads_as_jpg(client, shandong_return, shandong_clerk):
+    client.force_login(shandong_clerk)
+    attachment = _upload_on_the_page(client, shandong_return, "scan.png", JPEG)
+
+    response = client.get(_download_url(attachment))
+
+    assert _disposition(response) == 'attachment; filename="scan.jpg"'
+    assert response["Content-Type"] == "image/jpeg"
+
+
+def test_a_row_stored_with_a_wrong_name_still_downloads_with_the_right_extension(
+    client, scan, reviewer
+):
+    # As stored before names were corrected on upload.
+    ReturnAttachment.objects.filter(pk=scan.pk).update(original_name="evil.html")
+    scan.refresh_from_db()
+    assert scan.download_name == "evil.pdf"
+    client.force_login(reviewer)
+
+    response = client.get(_download_url(scan))
+
+    assert _disposition(response) == 'attachment; filename="evil.pdf"'
+    assert response["Content-Type"] == "application/pdf"
+
+
+def test_a_row_stored_with_a_wrong_name_is_listed_and_removed_under_the_right_one(
+    client, scan, shandong_clerk
+):
+    ReturnAttachment.objects.filter(pk=scan.pk).update(original_name="清单.html")
+    client.force_login(shandong_clerk)
+    page = client.get(reverse("verification:return_detail", args=[scan.provincial_return_id]))
+    assert "清单.pdf" in page.content.decode()
+    assert "清单.html" not in page.content.decode()
+    scan.refresh_from_db()
+    return_attachment_remove(attachment=scan, by=shandong_clerk)
+    assert scan.provincial_return.events.latest().comment == "清单.pdf"
 
 
 def test_an_attachment_under_another_return_is_404(
