@@ -1,10 +1,21 @@
 """The one admin mixin that applies province scoping to every province-owned admin and inline."""
 
-from django.contrib.admin.utils import unquote
-from django.http import Http404
+from django import forms
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import flatten_fieldsets, unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from licensing.models import Province
 from licensing.scoping import user_province_id, user_sees_all_provinces
+
+SAFE_METHODS = ["GET", "HEAD"]
 
 
 def _is_scoped(model) -> bool:
@@ -86,11 +97,59 @@ class ProvinceScopedAdminMixin(ProvinceScopedMixin):
             raise Http404
 
     def history_view(self, request, object_id, extra_context=None):
+        # A list to read: nothing is posted to it.
+        if request.method not in SAFE_METHODS:
+            return HttpResponseNotAllowed(SAFE_METHODS)
         # simple_history falls back to the last historical row of an object the queryset
         # does not contain, which would show another province's history.
         self._require_visible(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
+        """An old version, read-only for every role.
+
+        simple-history's own view saves the posted form for anyone with view or change
+        permission (SIMPLE_HISTORY_REVERT_DISABLED only hides its button): an old version would
+        overwrite the object, province and links included. History is an audit trail here, so
+        the page shows the values and nothing on it writes.
+        """
+        if request.method not in SAFE_METHODS:
+            return HttpResponseNotAllowed(SAFE_METHODS)
         self._require_visible(request, object_id)
-        return super().history_form_view(request, object_id, version_id, extra_context)
+        opts = self.model._meta
+        record = get_object_or_404(
+            self.model.history.model.objects.select_related("history_user"),
+            **{opts.pk.attname: unquote(object_id), "history_id": version_id},
+        )
+        obj = record.instance
+        obj._state.adding = False
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        fieldsets = self.get_fieldsets(request, obj)
+        # A form without fields: every field is shown as text, with no widget, link icon or
+        # button that could change anything.
+        form = forms.modelform_factory(self.model, fields=())(instance=obj)
+        adminform = helpers.AdminForm(
+            form, fieldsets, {}, readonly_fields=flatten_fieldsets(fieldsets), model_admin=self
+        )
+        url = f"admin:{opts.app_label}_{opts.model_name}"
+        when = timezone.localtime(record.history_date)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(object)s as it was on %(date)s")
+            % {"object": obj, "date": f"{when:%Y-%m-%d %H:%M}"},
+            "subtitle": None,
+            "opts": opts,
+            "app_label": opts.app_label,
+            "module_name": capfirst(opts.verbose_name_plural),
+            "original": obj,
+            "record": record,
+            "recorded_at": when,
+            "adminform": adminform,
+            "changelist_url": reverse(f"{url}_changelist"),
+            "change_url": reverse(f"{url}_change", args=[obj.pk]),
+            "history_url": reverse(f"{url}_history", args=[obj.pk]),
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/history_version.html", context)

@@ -173,18 +173,6 @@ def test_history_page_shows_who_changed_what(client, shandong_admin, shandong_li
     assert "山东省市场监督管理局" in content
 
 
-def test_revert_from_history_is_disabled(client, shandong_admin, shandong_licence):
-    client.force_login(shandong_admin)
-    version = shandong_licence.history.earliest()
-    url = reverse(
-        "admin:licensing_licence_simple_history", args=[shandong_licence.pk, version.history_id]
-    )
-    response = client.post(url, {"_change_history": "1", "number": "鲁制99999999号"})
-    shandong_licence.refresh_from_db()
-    assert shandong_licence.number != "鲁制99999999号"
-    assert response.status_code in (200, 403)
-
-
 @pytest.mark.parametrize(
     "field", ["accepted_on", "expires_on"], ids=["accepted-after-issue", "expiry-before-issue"]
 )
