@@ -55,4 +55,4 @@ bench: $(VENV)/.installed-test
 	SECRET_KEY=bench-only-not-a-secret $(BIN)/python bench/import_bench.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles test-artifacts
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles test-artifacts

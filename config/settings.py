@@ -5,6 +5,7 @@ ALLOWED_HOSTS, DATABASE_URL and the e-mail variables.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -112,6 +113,27 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite allows one writer at a time. By default a transaction starts as a reader and is
+    # refused outright ("database is locked", an HTTP 500) when it later tries to write while
+    # another transaction writes. IMMEDIATE takes the write lock at BEGIN, so a second
+    # decision waits its turn (up to `timeout` seconds) and then meets the version check
+    # (ConcurrentChange, HTTP 409), as on PostgreSQL. WAL lets pages be read while someone
+    # writes; synchronous=NORMAL is WAL's usual pairing: the file stays consistent, and a
+    # power cut (not a crash of the process) can lose only the last commits.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        # Seconds a write waits for the lock; below gunicorn's 30 s worker timeout.
+        "timeout": env_int("SQLITE_TIMEOUT", 20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+    # Tests run on a file too: an in-memory database locks differently (no busy wait, no WAL),
+    # so only a file behaves as the embedded default does. One file per process, so runs in
+    # parallel don't share it; the test runner deletes it at the end.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"metrology-licences-test-{os.getpid()}.sqlite3")
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 
