@@ -1,8 +1,8 @@
 """Old versions in the history are for reading: shown as text, never saved back (issue 7)."""
 
 import re
-from html import unescape
 from datetime import date
+from html import unescape
 
 import pytest
 from django.urls import reverse
