@@ -20,6 +20,8 @@ from licensing.models import (
     TypeApproval,
     TypeEvaluationInstitution,
 )
+from tests.dbstate import Writes, rows_outside_province
+from tests.htmlforms import post_form
 from tests.licensing.import_files import licence_rows, with_expiry_before_issue, xlsx
 from verification.models import Campaign, ProvincialReturn
 
@@ -583,8 +585,16 @@ def test_verification_actions(
             data=complete_answers(provincial_return.province),
         )
         return_submit(provincial_return=provincial_return, by=shandong_admin, attest=True)
-    _login(client, request, persona)
     version = {"expected_version": provincial_return.version} if provincial_return else {}
+    answers = {}
+    if action in ("save", "submit"):
+        # The return page's own form, as the province's user who may edit it sees it.
+        editor = shandong_admin if owner == "37" else request.getfixturevalue("zhejiang_clerk")
+        client.force_login(editor)
+        page = client.get(reverse("verification:return_detail", args=[provincial_return.pk]))
+        answers = post_form(page.content, form_id="return-form").data()
+    client.logout()
+    _login(client, request, persona)
     administrator = {
         "name": "李新",
         "organisation": "质量技术监督局计量处",
@@ -594,8 +604,8 @@ def test_verification_actions(
         "email": "lixin@example.gov.cn",
     }
     requests = {
-        "save": ("return_detail", version),
-        "submit": ("return_detail", {**version, "_submit": "1", "attest": "on"}),
+        "save": ("return_detail", answers),
+        "submit": ("return_detail", {**answers, "_submit": "1", "attest": "on"}),
         "attachment_upload": (
             "attachment_upload",
             {"file": SimpleUploadedFile("scan.pdf", SCAN, content_type="application/pdf")},
@@ -613,8 +623,19 @@ def test_verification_actions(
         args = [provincial_return.pk, verification_world["attachments"][owner].pk]
     else:
         args = [provincial_return.pk]
+    writes = Writes()
     response = client.post(reverse(f"verification:{name}", args=args), data)
     _assert_verification_outcome(response, expected, (action, owner, persona))
+    if expected != "302":
+        assert writes.all() == set(), (action, owner, persona)
+        return
+    # Done: only rows of the province whose return it is (the role's own, for "start").
+    province = (
+        provincial_return.province
+        if provincial_return
+        else request.getfixturevalue(persona).province
+    )
+    assert rows_outside_province(writes.all(), province) == set(), (action, owner, persona)
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
