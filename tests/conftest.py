@@ -9,6 +9,10 @@ from accounts.roles import DATA_ENTRY, PROVINCIAL_ADMIN, REVIEWER
 from licensing.factories import make_licence, make_manufacturer
 from licensing.models import Province
 
+# The permission matrix's world (one object of every model per province), for the modules
+# that walk every URL.
+pytest_plugins = ["tests.matrix_world"]
+
 PASSWORD = "correct-horse-battery"
 
 

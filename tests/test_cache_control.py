@@ -4,46 +4,20 @@ Every URL of the admin and of the verification pages is walked from the URL conf
 so a new screen is covered without being listed here.
 """
 
-from datetime import date
-
 import pytest
-from django.contrib import admin
-from django.contrib.auth.models import AnonymousUser, Group
-from django.contrib.contenttypes.models import ContentType
-from django.core.files.uploadedfile import SimpleUploadedFile
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpResponse
 from django.test import RequestFactory
-from django.urls import URLResolver, get_resolver, reverse
-from django.utils.regex_helper import normalize
+from django.urls import reverse
 
-from accounts.models import User
 from config.middleware import private_pages
-from licensing.factories import make_licence, make_manufacturer
-from licensing.models import (
-    Announcement,
-    ImportBatch,
-    InstrumentCategory,
-    Licence,
-    LicensedProduct,
-    Manufacturer,
-    Province,
-    TypeApproval,
-    TypeEvaluationInstitution,
-)
-from verification.factories import complete_answers, make_administrator
-from verification.models import Campaign, ProvincialReturn, ReturnAttachment
-from verification.services import (
-    return_attachment_add,
-    return_save_draft,
-    return_start,
-    return_submit,
-)
+from tests.urlwalk import concrete_urls
+from verification.models import ProvincialReturn, ReturnAttachment
 
 NAMESPACES = ("admin", "verification")
 PERSONAS = ["shandong_admin", "zhejiang_clerk", "reviewer"]
 # Whose objects each persona's walk uses: its own province's, so most pages show real data.
 PROVINCE_OF = {"shandong_admin": "37", "zhejiang_clerk": "33", "reviewer": "37"}
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def _private(response) -> bool:
@@ -51,127 +25,12 @@ def _private(response) -> bool:
     return {"no-store", "private"} <= directives
 
 
-def _url_patterns(resolver=None, regex="", namespace=None, model=None):
-    """(namespace, name, regex, model) of every URL, the model being the admin's, if any."""
-    resolver = resolver or get_resolver()
-    admin_models = {f"{m._meta.app_label}/{m._meta.model_name}/": m for m in admin.site._registry}
-    for entry in resolver.url_patterns:
-        part = entry.pattern.regex.pattern.removeprefix("^")
-        if isinstance(entry, URLResolver):
-            yield from _url_patterns(
-                entry,
-                regex + part,
-                entry.namespace or namespace,
-                admin_models.get(str(entry.pattern), model) if namespace == "admin" else model,
-            )
-        else:
-            yield namespace, entry.name, regex + part, model
-
-
-@pytest.fixture
-def objects(shandong, zhejiang, shandong_admin, zhejiang_clerk, settings, tmp_path):
-    """One object of each model per province, 山东's return submitted with an attachment."""
-    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
-    campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
-    objects = {}
-    for code, province, seed, user in [
-        ("37", shandong, 10, shandong_admin),
-        ("33", zhejiang, 20, zhejiang_clerk),
-    ]:
-        manufacturer = make_manufacturer(province, seed)
-        licence = make_licence(manufacturer, seed, products=1)
-        type_approval = TypeApproval.objects.create(
-            certificate_number=f"2015F{seed:03d}-{code}",
-            province=province,
-            manufacturer=manufacturer,
-            category=InstrumentCategory.objects.get(code="water-meter"),
-            product_name="水表",
-            model_spec=f"LXS-{seed}",
-            approved_on=date(2014, 5, 1),
-            issuing_department=f"{province.name}质量技术监督局计量处",
-        )
-        make_administrator(province, by=user)
-        provincial_return = return_start(campaign=campaign, by=user)
-        attachment = return_attachment_add(
-            provincial_return=provincial_return,
-            by=user,
-            file=SimpleUploadedFile("核查总结.pdf", PDF, content_type="application/pdf"),
-        )
-        objects[code] = {
-            Manufacturer: manufacturer,
-            Licence: licence,
-            LicensedProduct: licence.products.get(),
-            TypeApproval: type_approval,
-            Announcement: Announcement.objects.create(
-                licence=licence, kind="approval", method="website", published_on=date(2015, 6, 1)
-            ),
-            User: user,
-            ProvincialReturn: provincial_return,
-            ImportBatch: ImportBatch.objects.create(
-                created_by=user,
-                province=province,
-                file_name="list.xlsx",
-                sha256="0" * 64,
-                errors=[{"row": 3, "column": "有效期至", "message": "expiry before issue"}],
-            ),
-            ReturnAttachment: attachment,
-        }
-    shandong_return = objects["37"][ProvincialReturn]
-    return_save_draft(
-        provincial_return=shandong_return, by=shandong_admin, data=complete_answers(shandong)
-    )
-    return_submit(provincial_return=shandong_return, by=shandong_admin, attest=True)
-    national = {
-        Province: shandong,
-        InstrumentCategory: InstrumentCategory.objects.first(),
-        TypeEvaluationInstitution: TypeEvaluationInstitution.objects.create(
-            name="中国计量科学研究院", province=shandong
-        ),
-        Campaign: campaign,
-        Group: Group.objects.first(),
-    }
-    for code in ("37", "33"):
-        objects[code] = {**national, **objects[code]}
-    return objects
-
-
-def _arguments(params, model, objects):
-    """A real value for each argument of a URL, from the persona's own objects."""
-    provincial_return, attachment = objects[ProvincialReturn], objects[ReturnAttachment]
-    values = {
-        "campaign_pk": objects[Campaign].pk,
-        "return_pk": provincial_return.pk,
-        "attachment_pk": attachment.pk,
-        # returns/<pk>/…, but returns/<return_pk>/attachments/<pk>/ is the attachment.
-        "pk": attachment.pk if "return_pk" in params else provincial_return.pk,
-        "batch_id": objects[ImportBatch].pk,
-        "app_label": "licensing",
-        "url": "no-such-page/",  # the admin's catch-all
-    }
-    if "content_type_id" in params:  # "view on site"
-        model = Licence
-        values["content_type_id"] = ContentType.objects.get_for_model(Licence).pk
-    if model is not None:
-        obj = objects[model]
-        # <object_id>, the user password form's <id>, simple-history's positional (object, version).
-        values.update(object_id=obj.pk, id=obj.pk, _0=obj.pk)
-        if hasattr(obj, "history"):
-            values["_1"] = obj.history.latest().history_id
-    missing = [name for name in params if name not in values]
-    assert not missing, f"no value for {missing} of a URL: add one to _arguments"
-    return {name: values[name] for name in params}
-
-
 def _urls(objects):
-    for namespace, name, regex, model in _url_patterns():
-        if namespace not in NAMESPACES:
-            continue
-        template, params = normalize(regex)[0]
-        url = "/" + template % _arguments(params, model, objects)
-        yield (f"{namespace}:{name}" if name else url), url
+    return concrete_urls(objects, namespaces=NAMESPACES)
 
 
-def test_the_walk_finds_every_admin_and_verification_screen(objects):
+def test_the_walk_finds_every_admin_and_verification_screen(site_objects):
+    objects = site_objects
     urls = dict(_urls(objects["37"]))
     for name in ("verification:return_review", "verification:return_print", "admin:index"):
         assert name in urls
@@ -185,10 +44,12 @@ def test_the_walk_finds_every_admin_and_verification_screen(objects):
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_every_page_for_a_signed_in_user_is_no_store_and_private(client, request, objects, persona):
+def test_every_page_for_a_signed_in_user_is_no_store_and_private(
+    client, request, site_objects, persona
+):
     client.force_login(request.getfixturevalue(persona))
     statuses, stored = {}, []
-    for name, url in _urls(objects[PROVINCE_OF[persona]]):
+    for name, url in _urls(site_objects[PROVINCE_OF[persona]]):
         response = client.get(url)
         assert response.wsgi_request.user.is_authenticated, url
         statuses[name] = response.status_code

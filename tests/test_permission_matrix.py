@@ -5,20 +5,13 @@ permissions, so a change of either shows up as a failure. A new screen, export, 
 history view or report is added to SCREENS in the same commit.
 """
 
-from datetime import date
-
 import pytest
 from django.core import signing
 from django.urls import reverse
 
-from licensing.factories import make_licence, make_manufacturer
 from licensing.importing.admin_views import CONFIRM_SALT
 from licensing.models import (
-    Announcement,
     ImportBatch,
-    InstrumentCategory,
-    TypeApproval,
-    TypeEvaluationInstitution,
 )
 from tests.dbstate import Writes, rows_outside_province
 from tests.htmlforms import post_form
@@ -87,50 +80,6 @@ EXPORTABLE = ["manufacturer", "licence"]
 IMPORTABLE = ["manufacturer", "typeevaluationinstitution"]
 # Province adds are for superusers only (reference data loaded by migration).
 NO_ADD = {"province"}
-
-
-@pytest.fixture
-def world(shandong, zhejiang):
-    """One object of every province-owned model in 山东 and in 浙江."""
-    from tests.conftest import make_user
-
-    objects = {}
-    campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
-    for key, province, seed in [("37", shandong, 10), ("33", zhejiang, 20)]:
-        manufacturer = make_manufacturer(province, seed)
-        licence = make_licence(manufacturer, seed, products=1)
-        type_approval = TypeApproval.objects.create(
-            certificate_number=f"2015F{seed:03d}-{province.code}",
-            province=province,
-            manufacturer=manufacturer,
-            category=InstrumentCategory.objects.get(code="water-meter"),
-            product_name="水表",
-            model_spec=f"LXS-{seed}",
-            approved_on=date(2014, 5, 1),
-            issuing_department=f"{province.name}质量技术监督局计量处",
-        )
-        announcement = Announcement.objects.create(
-            licence=licence, kind="approval", method="website", published_on=date(2015, 6, 1)
-        )
-        objects[key] = {
-            "manufacturer": manufacturer,
-            "licence": licence,
-            "licensedproduct": licence.products.get(),
-            "typeapproval": type_approval,
-            "announcement": announcement,
-            "user": make_user(f"user_{province.code}", province=province),
-            "provincialreturn": ProvincialReturn.objects.create(
-                campaign=campaign, province=province
-            ),
-        }
-    institution = TypeEvaluationInstitution.objects.create(name="中国计量科学研究院", province_id=1)
-    objects["national"] = {
-        "province": shandong,
-        "instrumentcategory": InstrumentCategory.objects.first(),
-        "typeevaluationinstitution": institution,
-        "campaign": campaign,
-    }
-    return objects
 
 
 def _login(client, request, persona):
@@ -642,7 +591,7 @@ def test_verification_actions(
 def test_view_on_site_redirect_does_not_reveal_other_provinces(client, request, world, persona):
     from django.contrib.contenttypes.models import ContentType
 
-    from verification.models import Campaign, ProvincialReturn
+    from verification.models import Campaign
 
     campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
     returns = {

@@ -22,14 +22,14 @@ from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import DATA_ENTRY, REVIEWER
 from licensing.admin_mixins import ProvinceScopedAdminMixin
 from licensing.factories import credit_code
 from licensing.models import ImportBatch, LicensedProduct, Province
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD
 from tests.dbstate import Writes
 from tests.htmlforms import forms_of, post_form
 from tests.licensing.import_files import licence_row, xlsx
@@ -39,8 +39,8 @@ from tests.test_permission_matrix import (
     PERSONAS,
     PROVINCE_OF,
     RIGHTS,
-    world,  # noqa: F401  (a fixture)
 )
+from tests.urlwalk import concrete_urls, url_patterns
 from verification.models import ProvincialReturn
 
 # The read matrix's rights, with the two models it leaves out: Django's groups are for
@@ -60,32 +60,6 @@ def _login_redirect(response) -> bool:
 
 def _label(model) -> str:
     return model._meta.label_lower
-
-
-# --- The world: one object of every model in each province, and a superuser ---------------
-
-
-@pytest.fixture
-def matrix(world, shandong, zhejiang, shandong_admin, zhejiang_clerk, reviewer):  # noqa: F811
-    """The read matrix's world, with a product linked to its type approval, an import batch
-    per province, a group, and a superuser whose forms stand in where a role may not open one."""
-    for key in ("37", "33"):
-        objects = world[key]
-        product = objects["licensedproduct"]
-        product.type_approval = objects["typeapproval"]
-        product.type_approval_number = objects["typeapproval"].certificate_number
-        product.save()
-        objects["importbatch"] = ImportBatch.objects.create(
-            created_by=objects["user"],
-            province=objects["licence"].province,
-            file_name=f"list-{key}.xlsx",
-            sha256="0" * 64,
-            errors=[{"row": 2, "column": "有效期至", "message": "x"}],
-            content=xlsx([licence_row(90 + int(key))]),
-        )
-    world["national"]["group"] = Group.objects.get(name=REVIEWER)
-    world["superuser"] = make_user("root", is_superuser=True)
-    return world
 
 
 MODEL_ADMINS = {
@@ -371,18 +345,23 @@ def _assert_refused(response, case, writes, expected):
         assert response.status_code == expected, (case, response.status_code)
 
 
+def _get_page(client, request, case, url, *, allowed: bool, refused: int):
+    """GET as the role: 200 where it may open the page, else the refusal; never a write."""
+    _sign_in(client, request, case.persona)
+    writes = Writes()
+    response = client.get(url)
+    if allowed:
+        assert response.status_code == 200, case
+        assert writes.all() == set(), case
+    else:
+        _assert_refused(response, case, writes, refused)
+
+
 def _changelist(client, request, matrix, case):
     url = _admin_url(case)
     allowed_view = may(case.persona, case.model, "v", None)
     if case.method == "GET":
-        _sign_in(client, request, case.persona)
-        writes = Writes()
-        response = client.get(url)
-        if allowed_view:
-            assert response.status_code == 200, case
-            assert writes.all() == set(), case
-        else:
-            _assert_refused(response, case, writes, 403)
+        _get_page(client, request, case, url, allowed=allowed_view, refused=403)
         return
     # An action on the role's own object and the other province's, both selected.
     home = HOME[case.persona]
@@ -434,14 +413,7 @@ def _add(client, request, matrix, case):
     url = _admin_url(case)
     allowed = may(case.persona, case.model, "a", None) and case.model not in NO_ADD
     if case.method == "GET":
-        _sign_in(client, request, case.persona)
-        writes = Writes()
-        response = client.get(url)
-        if allowed:
-            assert response.status_code == 200, case
-            assert writes.all() == set(), case
-        else:
-            _assert_refused(response, case, writes, 403)
+        _get_page(client, request, case, url, allowed=allowed, refused=403)
         return
     home = HOME[case.persona]
     own = obj_of(matrix, case.model, home if case.model in PROVINCE_OWNED else None)
@@ -533,16 +505,14 @@ def _change(client, request, matrix, case):
     may_view = may(case.persona, case.model, "v", case.owner)
     may_change = may(case.persona, case.model, "c", case.owner)
     if case.method == "GET":
-        _sign_in(client, request, case.persona)
-        writes = Writes()
-        response = client.get(url)
-        if may_view:
-            assert response.status_code == 200, case
-            assert writes.all() == set(), case
-        else:
-            _assert_refused(
-                response, case, writes, refused_status(case.persona, case.model, "v", case.owner)
-            )
+        _get_page(
+            client,
+            request,
+            case,
+            url,
+            allowed=may_view,
+            refused=refused_status(case.persona, case.model, "v", case.owner),
+        )
         return
     source = form_source(matrix, request, case.persona, url, allowed=may_change)
     form = fetch_form(client, url, as_user=source, form_id=f"{case.model}_form")
@@ -578,16 +548,14 @@ def _delete(client, request, matrix, case):
         "user",
     )
     if case.method == "GET":
-        _sign_in(client, request, case.persona)
-        writes = Writes()
-        response = client.get(url)
-        if allowed:
-            assert response.status_code == 200, case
-            assert writes.all() == set(), case
-        else:
-            _assert_refused(
-                response, case, writes, refused_status(case.persona, case.model, "d", case.owner)
-            )
+        _get_page(
+            client,
+            request,
+            case,
+            url,
+            allowed=allowed,
+            refused=refused_status(case.persona, case.model, "d", case.owner),
+        )
         return
     rows = _rows_of(case.model, obj)
     data = _delete_form_data(client, request, matrix, case, url, allowed)
@@ -684,16 +652,14 @@ def _password(client, request, matrix, case):
     url = reverse(case.url, args=[target.pk])
     allowed = may(case.persona, "user", "c", case.owner)
     if case.method == "GET":
-        _sign_in(client, request, case.persona)
-        writes = Writes()
-        response = client.get(url)
-        if allowed:
-            assert response.status_code == 200, case
-            assert writes.all() == set(), case
-        else:
-            _assert_refused(
-                response, case, writes, refused_status(case.persona, "user", "c", case.owner)
-            )
+        _get_page(
+            client,
+            request,
+            case,
+            url,
+            allowed=allowed,
+            refused=refused_status(case.persona, "user", "c", case.owner),
+        )
         return
     source = form_source(matrix, request, case.persona, url, allowed=allowed)
     form = fetch_form(client, url, as_user=source)
@@ -1155,53 +1121,13 @@ def test_verification_url_refuses_the_other_method(client, request, matrix, case
 # --- Methods no page serves -------------------------------------------------------------------
 
 
-def _every_pattern(resolver=None, prefix="", namespace=""):
-    """(key, route, pattern) of every URL: the key is "namespace:name", or the route if unnamed."""
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            inner = namespace
-            if pattern.namespace:
-                inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
-            yield from _every_pattern(pattern, route, inner)
-        elif isinstance(pattern, URLPattern):
-            key = f"{namespace}:{pattern.name}" if namespace else pattern.name
-            yield (key if pattern.name else route), route, pattern
-
-
-def _concrete(route: str, matrix) -> str:
-    """A real path for a route, its arguments filled with ids of the 山东 objects."""
-    licence = matrix["37"]["licence"]
-    values = {
-        "object_id": str(licence.pk),
-        "id": str(matrix["37"]["user"].pk),
-        "content_type_id": str(ContentType.objects.get_for_model(type(licence)).pk),
-        "batch_id": str(matrix["37"]["importbatch"].pk),
-        "campaign_pk": str(matrix["37"]["provincialreturn"].campaign_id),
-        "pk": str(matrix["37"]["provincialreturn"].pk),
-        "return_pk": str(matrix["37"]["provincialreturn"].pk),
-        "attachment_pk": "1",
-    }
-    path = route
-    for converter in ("int:", "path:", ""):
-        for name, value in values.items():
-            path = path.replace(f"<{converter}{name}>", value)
-    path = path.replace("^([^/]+)/history/([^/]+)/$", f"{licence.pk}/history/1/")
-    path = path.replace("^(?P<app_label>auth|accounts|licensing|verification)/$", "licensing/")
-    path = path.replace("(?P<url>.*)$", "no-such-page/")
-    assert "<" not in path and "(" not in path, route
-    return "/" + path
-
-
 @pytest.mark.parametrize("persona", PERSONAS)
-def test_no_url_writes_on_put_patch_or_delete(client, request, matrix, persona):
+def test_no_url_writes_on_put_patch_or_delete(client, request, site_objects, persona):
     """Django's views treat any other method as a GET or refuse it; none writes or fails."""
     _sign_in(client, request, persona)
     writes = Writes()
     failures = []
-    for _key, route, _pattern in _every_pattern():
-        path = _concrete(route, matrix)
+    for _key, path in concrete_urls(site_objects[HOME[persona]]):
         for method in ("put", "patch", "delete"):
             response = getattr(client, method)(path, "name=x")
             if response.status_code >= 500:
@@ -1256,7 +1182,7 @@ def test_every_url_is_in_the_matrix():
             *VERIFICATION_METHOD_CASES,
         )
     } | _read_matrix_cases()
-    urls = {key for key, _route, _pattern in _every_pattern()}
+    urls = {url.key for url in url_patterns()}
     missing = sorted(
         (url, method) for url in urls for method in ("GET", "POST") if (url, method) not in covered
     )
