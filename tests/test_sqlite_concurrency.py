@@ -152,6 +152,16 @@ def test_two_reviewers_deciding_at_the_same_moment_get_a_decision_and_a_409(
     _assert_one_decision(submitted, version, expected)
 
 
+def _send_back(through, client, submitted, reviewer, version):
+    """The second reviewer's decision, through the view or straight through the service."""
+    if through == "view":
+        return _post_decision(client, submitted, "send_back", version)
+    loaded = ProvincialReturn.objects.get(pk=submitted.pk)
+    return return_send_back(
+        provincial_return=loaded, by=reviewer, comment="请修改。", expected_version=version
+    )
+
+
 @pytest.mark.parametrize("through", ["view", "service"])
 def test_a_decision_waits_for_the_one_in_progress_and_then_gets_a_409(
     submitted, reviewer, second_reviewer, through
@@ -160,15 +170,7 @@ def test_a_decision_waits_for_the_one_in_progress_and_then_gets_a_409(
     client = _signed_in(second_reviewer)
 
     def send_back():
-        if through == "view":
-            return _post_decision(client, submitted, "send_back", version)
-        loaded = ProvincialReturn.objects.get(pk=submitted.pk)
-        return return_send_back(
-            provincial_return=loaded,
-            by=second_reviewer,
-            comment="请修改。",
-            expected_version=version,
-        )
+        return _send_back(through, client, submitted, second_reviewer, version)
 
     holder, held, release = _hold_a_decision(submitted, reviewer, version)
     sender, outcome = _in_thread(send_back)
@@ -202,15 +204,7 @@ def test_with_django_default_transactions_the_second_decision_fails_as_database_
     client = _signed_in(second_reviewer)
 
     def send_back():
-        if through == "view":
-            return _post_decision(client, submitted, "send_back", version)
-        loaded = ProvincialReturn.objects.get(pk=submitted.pk)
-        return return_send_back(
-            provincial_return=loaded,
-            by=second_reviewer,
-            comment="请修改。",
-            expected_version=version,
-        )
+        return _send_back(through, client, submitted, second_reviewer, version)
 
     holder, held, release = _hold_a_decision(submitted, reviewer, version)
     sender, outcome = _in_thread(send_back)
