@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportActionMixin
 from simple_history.admin import SimpleHistoryAdmin
 
-from licensing.admin_mixins import ProvinceScopedAdminMixin, ProvinceScopedMixin
+from licensing.admin_mixins import ProvinceScopedAdminMixin, ProvinceScopedMixin, province_id_of
 from licensing.exports import EXPORT_FORMATS, LicenceResource, ManufacturerResource
 from licensing.importing.admin_views import (
     SHOWN,
@@ -37,6 +37,7 @@ from licensing.models import (
     TypeApproval,
     TypeEvaluationInstitution,
 )
+from licensing.statistics import register_counts_refresh
 
 EXPIRING_DAYS = 90
 # The history page of a model with an import_batch: simple-history's, plus the batch that
@@ -68,10 +69,40 @@ class ExpiryFilter(admin.SimpleListFilter):
 
 
 class RegisterAdmin(ProvinceScopedAdminMixin, SimpleHistoryAdmin):
-    """Base for province-owned register screens: scoped, with audit history."""
+    """Base for province-owned register screens: scoped, with audit history.
+
+    Every save and delete recounts the register of the provinces it touched (before and after:
+    a licence may have moved), in the same transaction (licensing/statistics.py).
+    """
 
     list_per_page = 50
     show_full_result_count = False
+
+    def _stored_province_id(self, obj):
+        if obj.pk is None:
+            return None
+        stored = self.model._base_manager.filter(pk=obj.pk).first()
+        return province_id_of(stored) if stored is not None else None
+
+    def save_model(self, request, obj, form, change):
+        request._register_provinces = {self._stored_province_id(obj)}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        provinces = getattr(request, "_register_provinces", set())
+        register_counts_refresh(province_ids={*provinces, province_id_of(form.instance)})
+
+    def delete_model(self, request, obj):
+        province_id = self._stored_province_id(obj)
+        super().delete_model(request, obj)
+        register_counts_refresh(province_ids={province_id})
+
+    def delete_queryset(self, request, queryset):
+        lookup = f"{self.model.province_lookup}_id"
+        province_ids = set(queryset.order_by().values_list(lookup, flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        register_counts_refresh(province_ids=province_ids)
 
 
 class ExportableRegisterAdmin(ExportActionMixin, RegisterAdmin):

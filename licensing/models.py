@@ -621,10 +621,67 @@ class Announcement(TimeStamped):
             )
 
 
+class RegisterCount(models.Model):
+    """How big one province's register is in one category, or (no category) in all of them.
+
+    The department's tables read these 32 × 10 rows instead of counting a million products on
+    every page; licensing.statistics.register_counts_refresh recounts a province after every
+    write to its register (imports, the admin, seed_demo) and stamps when that happened.
+    """
+
+    province = models.ForeignKey(
+        Province,
+        on_delete=models.CASCADE,
+        related_name="register_counts",
+        verbose_name=_("province"),
+    )
+    category = models.ForeignKey(
+        InstrumentCategory,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="register_counts",
+        verbose_name=_("instrument category"),
+        help_text=_("Empty for the province's whole register."),
+    )
+    manufacturers = models.PositiveIntegerField(
+        _("licensed manufacturers"), default=0, help_text=_("Holding a valid licence.")
+    )
+    valid_licences = models.PositiveIntegerField(_("valid licences"), default=0)
+    products = models.PositiveIntegerField(
+        _("licensed products"), default=0, help_text=_("Products of valid licences.")
+    )
+    licences = models.PositiveIntegerField(_("licences of any status"), default=0)
+    changed_at = models.DateTimeField(
+        _("register changed at"), help_text=_("When the province's register last changed.")
+    )
+
+    class Meta:
+        ordering = ["province__code", "category__sort_order"]
+        verbose_name = _("register count")
+        verbose_name_plural = _("register counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["province", "category"],
+                condition=Q(category__isnull=False),
+                name="register_count_one_per_province_and_category",
+            ),
+            models.UniqueConstraint(
+                fields=["province"],
+                condition=Q(category__isnull=True),
+                name="register_count_one_total_per_province",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.province} {self.category or ''}".strip()
+
+
 __all__ = [
     "Announcement",
     "ImportBatch",
     "InstrumentCategory",
+    "RegisterCount",
     "Licence",
     "LicensedProduct",
     "Manufacturer",

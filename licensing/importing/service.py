@@ -49,6 +49,7 @@ from licensing.models import (
     TypeApproval,
 )
 from licensing.scoping import user_province_id, user_sees_all_provinces
+from licensing.statistics import register_counts_refresh
 from licensing.validators import (
     LICENCE_NUMBER_RE,
     TYPE_APPROVAL_NEW_RE,
@@ -254,6 +255,9 @@ def _check_and_write(data: bytes, scope, batch: ImportBatch, by) -> ImportResult
             if result.ok and (plan.has_writes() or not new_batch):
                 _claim_batch(batch, plan)
                 _write(plan, batch, by)
+                register_counts_refresh(
+                    province_ids={licence.province_id for licence in plan.licences.values()}
+                )
                 result.batch = batch
     except IntegrityError as error:
         # Another import or an admin edit wrote the same codes or numbers meanwhile.

@@ -46,6 +46,7 @@ from licensing.models import (
     TypeApproval,
     TypeEvaluationInstitution,
 )
+from licensing.statistics import register_counts_refresh
 from verification.demo import seed_returns
 from verification.models import ProvincialReturn
 
@@ -860,6 +861,7 @@ class Command(BaseCommand):
             plan_findings(plan, provinces[code])
         with transaction.atomic():
             counts = seed_register(plans)
+            register_counts_refresh()
             users = seed_users(provinces)
             logins = get_user_model().objects.in_bulk(
                 [row[0] for row in DEMO_USERS], field_name="username"
