@@ -19,4 +19,5 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("verification/", include("verification.urls")),
+    path("reports/", include("reports.urls")),
 ]

@@ -500,7 +500,7 @@ def test_verification_pages(client, request, verification_world, page, owner, pe
     provincial_return = verification_world["returns"].get(owner)
     urls = {
         "index": lambda: reverse("verification:index"),
-        "list": lambda: reverse("verification:review_list", args=[campaign.pk]),
+        "list": lambda: reverse("reports:status_list", args=[campaign.pk]),
         "detail": lambda: reverse("verification:return_detail", args=[provincial_return.pk]),
         "print": lambda: reverse("verification:return_print", args=[provincial_return.pk]),
         "review": lambda: reverse("verification:return_review", args=[provincial_return.pk]),

@@ -1080,7 +1080,7 @@ def _site_expected(case, signed_in):
 VERIFICATION_REFUSED_METHOD = {
     "verification:index": "POST",
     "verification:campaign_start": "GET",
-    "verification:review_list": "POST",
+    "reports:status_list": "POST",
     "verification:return_print": "POST",
     "verification:administrator_add": "GET",
     "verification:attachment_upload": "GET",
@@ -1106,7 +1106,7 @@ def test_verification_url_refuses_the_other_method(client, request, matrix, case
     args = {
         "verification:index": [],
         "verification:campaign_start": [provincial_return.campaign_id],
-        "verification:review_list": [provincial_return.campaign_id],
+        "reports:status_list": [provincial_return.campaign_id],
         "verification:attachment_remove": [provincial_return.pk, 1],
         "verification:attachment_download": [provincial_return.pk, 1],
     }.get(case.url, [provincial_return.pk])
@@ -1145,7 +1145,7 @@ def _read_matrix_cases() -> set[tuple[str, str]]:
 
     pages = {
         "index": "verification:index",
-        "list": "verification:review_list",
+        "list": "reports:status_list",
         "detail": "verification:return_detail",
         "print": "verification:return_print",
         "review": "verification:return_review",

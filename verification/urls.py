@@ -7,7 +7,6 @@ app_name = "verification"
 urlpatterns = [
     path("", views.index, name="index"),
     path("campaigns/<int:campaign_pk>/start/", views.campaign_start, name="campaign_start"),
-    path("campaigns/<int:campaign_pk>/returns/", views.review_list, name="review_list"),
     path("returns/<int:pk>/", views.return_detail, name="return_detail"),
     path("returns/<int:pk>/print/", views.return_print, name="return_print"),
     path("returns/<int:pk>/administrator/", views.administrator_add, name="administrator_add"),

@@ -40,14 +40,7 @@ from verification.models import (
     SystemAdministrator,
     commentable_label,
 )
-from verification.selectors import (
-    LATENESS_LABELS,
-    NOT_STARTED,
-    campaign_entries,
-    return_findings,
-    status_rows,
-    status_totals,
-)
+from verification.selectors import campaign_entries, return_findings
 from verification.services import (
     ConcurrentChange,
     WorkflowError,
@@ -71,7 +64,7 @@ from verification.services import (
 VIEW_RETURN = "verification.view_provincialreturn"
 
 
-def _context(request, title, **extra) -> dict:
+def page_context(request, title, **extra) -> dict:
     """The admin's own context (header, user links, theme), so the pages share its look."""
     return {
         **admin.site.each_context(request),
@@ -125,7 +118,7 @@ def index(request):
     return TemplateResponse(
         request,
         "verification/index.html",
-        _context(
+        page_context(
             request,
             gettext("Special verification"),
             entries=entries,
@@ -260,7 +253,7 @@ def _return_page(
     may_attach = editable and user.has_perm("verification.add_returnattachment")
     if attachment_form is None and may_attach:
         attachment_form = AttachmentForm()
-    context = _context(
+    context = page_context(
         request,
         gettext("Return of %(province)s") % {"province": provincial_return.province.name},
         provincial_return=provincial_return,
@@ -500,7 +493,7 @@ def return_print(request, pk: int):
     provincial_return = _visible_return(request, pk)
     snapshot = _submitted_snapshot(provincial_return)
     administrator, _as_submitted = _administrator_on_return(provincial_return, snapshot)
-    context = _context(
+    context = page_context(
         request,
         gettext("Return of %(province)s: print") % {"province": provincial_return.province.name},
         provincial_return=provincial_return,
@@ -528,62 +521,10 @@ def return_print(request, pk: int):
 # --- the department's pages --------------------------------------------------------------
 
 
-def _require_reviewer(user):
+def require_reviewer(user):
+    """Department reviewers only: national staff who may view returns."""
     if not _is_reviewer(user):
         raise PermissionDenied
-
-
-STATUS_FILTERS = [NOT_STARTED, *ReturnStatus.values]
-LATENESS_FILTERS = list(LATENESS_LABELS)
-
-
-@require_safe
-@staff_member_required
-def review_list(request, campaign_pk: int):
-    """All 32 reporting units of a campaign: status, submission times, lateness, findings."""
-    _require_reviewer(request.user)
-    campaign = get_object_or_404(Campaign, pk=campaign_pk)
-    rows = status_rows(campaign=campaign, user=request.user)
-    totals = status_totals(rows)
-    status = request.GET.get("status", "")
-    lateness = request.GET.get("lateness", "")
-    if status in STATUS_FILTERS:
-        rows = [row for row in rows if row.status == status]
-    else:
-        status = ""
-    if lateness in LATENESS_FILTERS:
-        rows = [row for row in rows if row.lateness == lateness]
-    else:
-        lateness = ""
-    status_labels = {NOT_STARTED: gettext("Not started"), **dict(ReturnStatus.choices)}
-
-    def query(**changes):
-        params = {"status": status, "lateness": lateness, **changes}
-        encoded = "&".join(f"{key}={value}" for key, value in params.items() if value)
-        return f"?{encoded}" if encoded else "?"
-
-    context = _context(
-        request,
-        gettext("Returns for %(notice)s") % {"notice": campaign.notice_number},
-        campaign=campaign,
-        rows=rows,
-        total_units=sum(totals.values()),
-        totals=[(key, status_labels[key], totals.get(key, 0)) for key in STATUS_FILTERS],
-        status_filter=[{"label": gettext("All"), "url": query(status=""), "selected": not status}]
-        + [
-            {"label": status_labels[key], "url": query(status=key), "selected": status == key}
-            for key in STATUS_FILTERS
-        ],
-        lateness_filter=[
-            {"label": gettext("All"), "url": query(lateness=""), "selected": not lateness}
-        ]
-        + [
-            {"label": label, "url": query(lateness=key), "selected": lateness == key}
-            for key, label in LATENESS_LABELS.items()
-        ],
-        filtered=bool(status or lateness),
-    )
-    return TemplateResponse(request, "verification/review_list.html", context)
 
 
 def _review_page(request, provincial_return, *, form=None, status=200):
@@ -601,7 +542,7 @@ def _review_page(request, provincial_return, *, form=None, status=200):
     def changed(prefix):
         return [change for change in changes if change.field.split(".")[0] == prefix]
 
-    context = _context(
+    context = page_context(
         request,
         gettext("Review: return of %(province)s") % {"province": provincial_return.province.name},
         provincial_return=provincial_return,
@@ -631,13 +572,13 @@ def _review_page(request, provincial_return, *, form=None, status=200):
 def return_review(request, pk: int):
     """The reviewer's page: the return read-only, its findings, what changed, the decision."""
     provincial_return = _visible_return(request, pk)
-    _require_reviewer(request.user)
+    require_reviewer(request.user)
     return _review_page(request, provincial_return)
 
 
 def _decide(request, pk: int, decide):
     provincial_return = _visible_return(request, pk)
-    _require_reviewer(request.user)
+    require_reviewer(request.user)
     form = ReviewForm(request.POST)
     if not form.is_valid():
         return _review_page(request, provincial_return, form=form)

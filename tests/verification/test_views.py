@@ -539,7 +539,7 @@ def test_the_list_shows_every_reporting_unit_with_status_and_lateness(
     return_submit(provincial_return=complete_return, by=shandong_admin, attest=True, at=ON_TIME)
     client.force_login(reviewer)
 
-    response = client.get(reverse("verification:review_list", args=[campaign.pk]))
+    response = client.get(reverse("reports:status_list", args=[campaign.pk]))
 
     assert response.status_code == 200
     page = text(response)
@@ -564,13 +564,13 @@ def test_the_list_filters_by_status_and_lateness(
 ):
     return_submit(provincial_return=complete_return, by=shandong_admin, attest=True, at=ON_TIME)
     client.force_login(reviewer)
-    response = client.get(reverse("verification:review_list", args=[campaign.pk]) + "?" + query)
+    response = client.get(reverse("reports:status_list", args=[campaign.pk]) + "?" + query)
     assert set(re.findall(r'data-province="(\d+)"', text(response))) == provinces
 
 
 def test_the_list_of_units_not_started_has_the_others(client, reviewer, zhejiang_return, campaign):
     client.force_login(reviewer)
-    url = reverse("verification:review_list", args=[campaign.pk]) + "?status=not_started"
+    url = reverse("reports:status_list", args=[campaign.pk]) + "?status=not_started"
     shown = set(re.findall(r'data-province="(\d+)"', text(client.get(url))))
     assert len(shown) == 31 and "33" not in shown
 
@@ -600,7 +600,7 @@ def _returns_for(campaign, provinces, user):
 
 
 def _list_queries(client, campaign) -> tuple[int, str]:
-    url = reverse("verification:review_list", args=[campaign.pk])
+    url = reverse("reports:status_list", args=[campaign.pk])
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     assert response.status_code == 200
@@ -623,13 +623,13 @@ def test_the_list_makes_as_many_queries_for_5_returns_as_for_32(
     assert len(re.findall(r'<tr class="vr-row"[^>]*data-status="submitted"', page)) == 32
     assert many == few
     with django_assert_max_num_queries(8):
-        client.get(reverse("verification:review_list", args=[campaign.pk]))
+        client.get(reverse("reports:status_list", args=[campaign.pk]))
 
 
 @pytest.mark.parametrize("persona", ["shandong_admin", "shandong_clerk", "zhejiang_clerk"])
 def test_provincial_users_do_not_get_the_list(client, request, campaign, persona):
     client.force_login(request.getfixturevalue(persona))
-    assert client.get(reverse("verification:review_list", args=[campaign.pk])).status_code == 403
+    assert client.get(reverse("reports:status_list", args=[campaign.pk])).status_code == 403
 
 
 # --- the review page ----------------------------------------------------------------------
@@ -818,7 +818,7 @@ def test_the_admin_index_leads_a_reviewer_to_the_list(client, reviewer, campaign
     client.force_login(reviewer)
     response = client.get(reverse("admin:index"))
     module = text(response).split('id="verification-module"')[1].split("</table>")[0]
-    assert reverse("verification:review_list", args=[campaign.pk]) in module
+    assert reverse("reports:status_list", args=[campaign.pk]) in module
     assert element(response, "verification-link")
 
 
@@ -839,7 +839,7 @@ def test_the_verification_page_lists_the_campaigns(
 
     client.force_login(reviewer)
     page = text(client.get(reverse("verification:index")))
-    assert reverse("verification:review_list", args=[campaign.pk]) in page
+    assert reverse("reports:status_list", args=[campaign.pk]) in page
 
 
 def test_the_return_admin_links_to_the_return_page(client, reviewer, shandong_return):
