@@ -612,3 +612,35 @@ def test_view_on_site_redirect_does_not_reveal_other_provinces(client, request, 
             assert response["Location"].endswith(provincial_return.get_absolute_url())
         else:
             assert response.status_code == 404
+
+
+def _read_matrix_cases() -> set[tuple[str, str]]:
+    """(URL, method) pairs the read matrix and the verification tables request."""
+    pages = {
+        "index": "verification:index",
+        "list": "reports:status_list",
+        "detail": "verification:return_detail",
+        "print": "verification:return_print",
+        "review": "verification:return_review",
+        "download": "verification:attachment_download",
+    }
+    actions = {
+        "save": "verification:return_detail",
+        "submit": "verification:return_detail",
+        "attachment_upload": "verification:attachment_upload",
+        "attachment_remove": "verification:attachment_remove",
+        "administrator_add": "verification:administrator_add",
+        "send_back": "verification:review_send_back",
+        "accept": "verification:review_accept",
+        "start": "verification:campaign_start",
+    }
+    covered = {(pages[name], "GET") for name, *_rest in _verification_cases(VERIFICATION_PAGES)}
+    covered |= {
+        (actions[name], "POST") for name, *_rest in _verification_cases(VERIFICATION_ACTIONS)
+    }
+    return covered
+
+
+# The verification pages' (URL, method) pairs, for tests/test_permission_matrix_coverage.py; the
+# admin's are requested with every method in tests/test_permission_matrix_writes.py.
+MATRIX_CASES = sorted(_read_matrix_cases())
