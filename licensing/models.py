@@ -656,6 +656,9 @@ class RegisterCount(models.Model):
         _("register changed at"), help_text=_("When the province's register last changed.")
     )
 
+    province_lookup = "province"
+    objects = ProvinceScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["province__code", "category__sort_order"]
         verbose_name = _("register count")

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from licensing.models import Province
+from licensing.models import InstrumentCategory, Province, RegisterCount
 from verification.findings import UNCHECKED_RULES
 from verification.models import Campaign, ProvincialReturn, ReturnSnapshot
 from verification.services import DEADLINE_ZONE
@@ -120,3 +120,77 @@ def _decoded(value):
 
 def status_totals(rows: list[StatusRow]) -> Counter:
     return Counter(row.status for row in rows)
+
+
+# --- the register's size per unit and category ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Size:
+    """Licensed manufacturers, valid licences and licensed products (of valid licences)."""
+
+    manufacturers: int = 0
+    valid_licences: int = 0
+    products: int = 0
+
+    def __add__(self, other: "Size") -> "Size":
+        return Size(
+            self.manufacturers + other.manufacturers,
+            self.valid_licences + other.valid_licences,
+            self.products + other.products,
+        )
+
+
+@dataclass
+class RegisterRow:
+    province: Province
+    cells: list[Size]  # one per category of the table, in its order
+    total: Size  # the province's whole register: licences counted once, however many categories
+    licences: int  # of any status: 0 means the unit has put nothing in the register
+    changed_at: datetime | None
+
+    @property
+    def empty(self) -> bool:
+        return self.licences == 0
+
+
+@dataclass
+class RegisterTable:
+    categories: list
+    rows: list[RegisterRow]
+    column_totals: list[Size]  # per category; provinces do not share licences, so sums are exact
+    total: Size
+
+
+def register_table(*, user) -> RegisterTable:
+    """The province × category table of the units ``user`` may see: two queries, whatever the
+    register's size (the counts are kept by licensing.statistics)."""
+    categories = list(InstrumentCategory.objects.order_by("sort_order", "code"))
+    position = {category.pk: index for index, category in enumerate(categories)}
+    counts = RegisterCount.objects.for_user(user).select_related("province")
+    rows: dict[int, RegisterRow] = {}
+    cells: dict[int, list[Size]] = {}
+    for count in sorted(counts, key=lambda count: (count.province.code, count.category_id or 0)):
+        size = Size(count.manufacturers, count.valid_licences, count.products)
+        if count.category_id is None:
+            rows[count.province_id] = RegisterRow(
+                province=count.province,
+                cells=cells.setdefault(count.province_id, [Size()] * len(categories)),
+                total=size,
+                licences=count.licences,
+                changed_at=count.changed_at,
+            )
+        elif count.category_id in position:
+            cells.setdefault(count.province_id, [Size()] * len(categories))[
+                position[count.category_id]
+            ] = size
+    ordered = [rows[key] for key in sorted(rows, key=lambda key: rows[key].province.code)]
+    column_totals = [
+        sum((row.cells[index] for row in ordered), Size()) for index in range(len(categories))
+    ]
+    return RegisterTable(
+        categories=categories,
+        rows=ordered,
+        column_totals=column_totals,
+        total=sum((row.total for row in ordered), Size()),
+    )
