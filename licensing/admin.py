@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -31,6 +31,7 @@ from licensing.models import (
     ImportBatchStatus,
     InstrumentCategory,
     Licence,
+    LicenceStatus,
     LicensedProduct,
     Manufacturer,
     Province,
@@ -66,6 +67,31 @@ class ExpiryFilter(admin.SimpleListFilter):
         if self.value() == "later":
             return queryset.filter(expires_on__gt=soon)
         return queryset
+
+
+class LicensedInFilter(admin.SimpleListFilter):
+    """Manufacturers holding a valid licence, in any category or in one: what the register
+    counts call licensed manufacturers, so that the reports' numbers open their list."""
+
+    title = _("holds a valid licence")
+    parameter_name = "licensed_in"
+    ANY = "any"
+
+    def lookups(self, request, model_admin):
+        return [(self.ANY, _("In any category"))] + [
+            (category.code, category.name) for category in InstrumentCategory.objects.all()
+        ]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        products = LicensedProduct.objects.filter(
+            licence__manufacturer=OuterRef("pk"), licence__status=LicenceStatus.VALID
+        )
+        if value != self.ANY:
+            products = products.filter(category__code=value)
+        return queryset.filter(Exists(products))
 
 
 class RegisterAdmin(ProvinceScopedAdminMixin, SimpleHistoryAdmin):
@@ -165,7 +191,7 @@ class ManufacturerAdmin(ScopedImportMixin, ExportableRegisterAdmin):
         "contact_phone",
         "updated_at",
     ]
-    list_filter = [("province", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [("province", admin.RelatedOnlyFieldListFilter), LicensedInFilter]
     list_select_related = ["province"]
     search_fields = ["name", "credit_code"]
     search_help_text = _("Search by name or unified social credit code.")
@@ -338,7 +364,11 @@ class LicensedProductAdmin(RegisterAdmin):
         "measuring_range",
         "type_approval",
     ]
-    list_filter = [("licence__province", admin.RelatedOnlyFieldListFilter), "category"]
+    list_filter = [
+        ("licence__province", admin.RelatedOnlyFieldListFilter),
+        "category",
+        "licence__status",
+    ]
     list_select_related = ["licence", "category", "type_approval"]
     search_fields = ["product_name", "model_spec", "licence__number", "licence__manufacturer__name"]
     search_help_text = _("Search by product, model, licence number or manufacturer.")

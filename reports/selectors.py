@@ -8,16 +8,23 @@ reports → verification → licensing.
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from django.db.models import OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.core.cache import cache
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from licensing.models import InstrumentCategory, Province, RegisterCount
-from verification.findings import UNCHECKED_RULES
+from licensing.models import InstrumentCategory, Licence, Province, RegisterCount
+from verification.findings import (
+    RULE_ORDER,
+    UNCHECKED_RULES,
+    Rule,
+    compute_findings,
+    count_by_rule,
+)
 from verification.models import Campaign, ProvincialReturn, ReturnSnapshot
 from verification.services import DEADLINE_ZONE
 
@@ -194,3 +201,113 @@ def register_table(*, user) -> RegisterTable:
         column_totals=column_totals,
         total=sum((row.total for row in ordered), Size()),
     )
+
+
+# --- the campaign board -----------------------------------------------------------------------
+
+# The 32 units on a grid that follows China's geography roughly (row, column): a tile grid, not
+# a map (published maps need the map-review approval a tile grid does not), 兵团 beside 新疆.
+TILE_GRID = {
+    "23": (0, 8), "15": (1, 4), "11": (1, 6), "22": (1, 8),
+    "65": (2, 0), "66": (2, 1), "62": (2, 3), "64": (2, 4), "14": (2, 5), "13": (2, 6),
+    "12": (2, 7), "21": (2, 8),
+    "63": (3, 2), "61": (3, 3), "41": (3, 4), "37": (3, 5),
+    "54": (4, 1), "51": (4, 2), "50": (4, 3), "42": (4, 4), "34": (4, 5), "32": (4, 6),
+    "31": (4, 7),
+    "53": (5, 2), "52": (5, 3), "43": (5, 4), "36": (5, 5), "33": (5, 6),
+    "45": (6, 3), "44": (6, 4), "35": (6, 5),
+    "46": (7, 4),
+}  # fmt: skip
+
+
+def expiring_by_month(*, user, start: date, months: int = 12) -> list[tuple[date, int]]:
+    """Valid licences of the units ``user`` may see expiring in each month from ``start``'s."""
+    first = start.replace(day=1)
+    bounds = [first]
+    for _month in range(months):
+        previous = bounds[-1]
+        bounds.append(date(previous.year + previous.month // 12, previous.month % 12 + 1, 1))
+    counts = dict(
+        Licence.objects.for_user(user)
+        .valid()
+        .filter(expires_on__gte=bounds[0], expires_on__lt=bounds[-1])
+        .annotate(month=TruncMonth("expires_on"))
+        .order_by()
+        .values_list("month")
+        .annotate(count=Count("pk"))
+    )
+    counts = {
+        (key.date() if isinstance(key, datetime) else key): value for key, value in counts.items()
+    }
+    return [(month, counts.get(month, 0)) for month in bounds[:-1]]
+
+
+@dataclass
+class FindingsCell:
+    submitted: int | None  # counted at the last submission; None if never submitted
+    live: int | None  # counted now, where the register changed since the last submission
+
+
+@dataclass
+class FindingsRow:
+    province: Province
+    provincial_return: ProvincialReturn | None
+    empty: bool  # the unit has put nothing in the register: no findings can be counted
+    changed_since_submission: bool
+    cells: list[FindingsCell]
+
+
+FINDINGS_CACHE_SECONDS = 24 * 60 * 60
+
+
+def findings_table(
+    *, campaign: Campaign, rows: list[StatusRow], register: "RegisterTable"
+) -> tuple[list, list[FindingsRow]]:
+    """Findings per rule per unit: what each unit submitted, and the live count beside it where
+    the unit's register has changed since.
+
+    The live counts are computed once per change of a unit's register (cached by the time of
+    that change), so the board does not examine 32 registers on every visit.
+    """
+    rules = sorted(RULE_ORDER, key=RULE_ORDER.__getitem__)
+    registers = {row.province.pk: row for row in register.rows}
+    stale = {}
+    for row in rows:
+        register_row = registers.get(row.province.pk)
+        submitted_at = row.provincial_return.submitted_at if row.provincial_return else None
+        if (
+            register_row is not None
+            and not register_row.empty
+            and submitted_at is not None
+            and register_row.changed_at is not None
+            and register_row.changed_at > submitted_at
+        ):
+            key = f"findings:{campaign.pk}:{row.province.pk}:{register_row.changed_at.timestamp()}"
+            stale[row.province.pk] = key
+    live = cache.get_many(stale.values()) if stale else {}
+    for province_id, key in stale.items():
+        if key not in live:
+            province = registers[province_id].province
+            live[key] = count_by_rule(compute_findings(province=province, campaign=campaign))
+            cache.set(key, live[key], FINDINGS_CACHE_SECONDS)
+    table = []
+    for row in rows:
+        register_row = registers.get(row.province.pk)
+        counts = row.findings_counts or {}
+        now = live.get(stale.get(row.province.pk), None)
+        table.append(
+            FindingsRow(
+                province=row.province,
+                provincial_return=row.provincial_return,
+                empty=register_row is None or register_row.empty,
+                changed_since_submission=row.province.pk in stale,
+                cells=[
+                    FindingsCell(
+                        submitted=None if row.findings_counts is None else counts.get(rule, 0),
+                        live=None if now is None else now.get(rule, 0),
+                    )
+                    for rule in rules
+                ],
+            )
+        )
+    return [(rule, Rule(rule).label, rule not in UNCHECKED_RULES) for rule in rules], table

@@ -861,7 +861,10 @@ class Command(BaseCommand):
             plan_findings(plan, provinces[code])
         with transaction.atomic():
             counts = seed_register(plans)
-            register_counts_refresh()
+            if any(created for _model, created, _planned in counts):
+                # Only when something was added: a recount stamps the registers as changed,
+                # and the seeded returns' findings would then all look out of date.
+                register_counts_refresh()
             users = seed_users(provinces)
             logins = get_user_model().objects.in_bulk(
                 [row[0] for row in DEMO_USERS], field_name="username"
