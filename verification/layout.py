@@ -161,9 +161,20 @@ ATTACHMENT2_NOTE = _(
 )
 
 
+# Attachment 2's headings where the notice words them otherwise than the form's labels.
+ATTACHMENT2_HEADINGS = {
+    # Translators: Attachment 2's last column, as the notice writes it: E-mail
+    "email": pgettext_lazy("attachment 2", "E-mail"),
+}
+
+
 def attachment2_headings() -> list[str]:
+    """姓名 单位 职务 办公电话 手机 E-mail, as in the notice."""
     return [
-        capfirst(str(SystemAdministrator._meta.get_field(name).verbose_name))
+        str(
+            ATTACHMENT2_HEADINGS.get(name)
+            or capfirst(str(SystemAdministrator._meta.get_field(name).verbose_name))
+        )
         for name in ATTACHMENT2_FIELDS
     ]
 
