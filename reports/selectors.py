@@ -10,7 +10,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.core.cache import cache
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
@@ -18,14 +17,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from licensing.models import InstrumentCategory, Licence, Province, RegisterCount
-from verification.findings import (
-    RULE_ORDER,
-    UNCHECKED_RULES,
-    Rule,
-    compute_findings,
-    count_by_rule,
-)
+from verification.findings import RULE_ORDER, UNCHECKED_RULES, Rule
 from verification.models import Campaign, ProvincialReturn, ReturnSnapshot
+from verification.selectors import live_findings
 from verification.services import DEADLINE_ZONE
 
 # --- the status of all reporting units ----------------------------------------------------
@@ -242,6 +236,18 @@ def expiring_by_month(*, user, start: date, months: int = 12) -> list[tuple[date
     return [(month, counts.get(month, 0)) for month in bounds[:-1]]
 
 
+def changed_since_submission(row: StatusRow, register_row) -> bool:
+    """The unit submitted, and its register has changed since its last submission."""
+    submitted_at = row.provincial_return.submitted_at if row.provincial_return else None
+    return (
+        register_row is not None
+        and not register_row.empty
+        and submitted_at is not None
+        and register_row.changed_at is not None
+        and register_row.changed_at > submitted_at
+    )
+
+
 @dataclass
 class FindingsCell:
     submitted: int | None  # counted at the last submission; None if never submitted
@@ -257,44 +263,26 @@ class FindingsRow:
     cells: list[FindingsCell]
 
 
-FINDINGS_CACHE_SECONDS = 24 * 60 * 60
-
-
 def findings_table(
     *, campaign: Campaign, rows: list[StatusRow], register: "RegisterTable"
 ) -> tuple[list, list[FindingsRow]]:
-    """Findings per rule per unit: what each unit submitted, and the live count beside it where
-    the unit's register has changed since.
-
-    The live counts are computed once per change of a unit's register (cached by the time of
-    that change), so the board does not examine 32 registers on every visit.
+    """Findings per rule per unit: what each unit submitted, and, where the unit's register has
+    changed since, the count of the register as it is now if it has been made (the return and
+    review pages and `manage.py count_findings` make it; the board never examines a register).
     """
     rules = sorted(RULE_ORDER, key=RULE_ORDER.__getitem__)
     registers = {row.province.pk: row for row in register.rows}
-    stale = {}
-    for row in rows:
-        register_row = registers.get(row.province.pk)
-        submitted_at = row.provincial_return.submitted_at if row.provincial_return else None
-        if (
-            register_row is not None
-            and not register_row.empty
-            and submitted_at is not None
-            and register_row.changed_at is not None
-            and register_row.changed_at > submitted_at
-        ):
-            key = f"findings:{campaign.pk}:{row.province.pk}:{register_row.changed_at.timestamp()}"
-            stale[row.province.pk] = key
-    live = cache.get_many(stale.values()) if stale else {}
-    for province_id, key in stale.items():
-        if key not in live:
-            province = registers[province_id].province
-            live[key] = count_by_rule(compute_findings(province=province, campaign=campaign))
-            cache.set(key, live[key], FINDINGS_CACHE_SECONDS)
+    stale = {
+        row.province.pk: registers[row.province.pk].changed_at
+        for row in rows
+        if changed_since_submission(row, registers.get(row.province.pk))
+    }
+    live = live_findings(campaign=campaign, changed_at=stale)
     table = []
     for row in rows:
         register_row = registers.get(row.province.pk)
         counts = row.findings_counts or {}
-        now = live.get(stale.get(row.province.pk), None)
+        now = live.get(row.province.pk)
         table.append(
             FindingsRow(
                 province=row.province,

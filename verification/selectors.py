@@ -6,10 +6,12 @@ that way; nothing filters by province on its own.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from django.core.cache import cache
 from django.urls import reverse
 
-from licensing.models import Licence, Province
+from licensing.models import Licence, Province, RegisterCount
 from licensing.scoping import user_province_id, user_sees_all_provinces
 from verification.findings import (
     RULE_ORDER,
@@ -108,6 +110,45 @@ def _filtered_changelist(model: str, ids) -> str:
     return f"{base}?id__in={','.join(str(pk) for pk in ids)}"
 
 
+# --- findings counted from the register as it is now, kept for the department's board ------
+# Counting a unit's findings examines its whole register (seconds for a large one), so the
+# board never does it: the return and review pages, which compute them anyway, keep the counts
+# here, keyed by when the unit's register last changed (RegisterCount), and `manage.py
+# count_findings` fills in the rest, e.g. after a bulk import.
+
+LIVE_FINDINGS_SECONDS = 30 * 24 * 60 * 60
+
+
+def _live_findings_key(campaign_id: int, province_id: int, changed_at) -> str:
+    return f"live-findings:{campaign_id}:{province_id}:{changed_at.timestamp()}"
+
+
+def register_changed_at(province_ids) -> dict[int, datetime]:
+    """When each province's register last changed (its RegisterCount), by province id."""
+    return dict(
+        RegisterCount.objects.filter(province_id__in=province_ids, category=None).values_list(
+            "province_id", "changed_at"
+        )
+    )
+
+
+def remember_live_findings(*, campaign, province, counts: dict[str, int]) -> None:
+    changed_at = register_changed_at([province.pk]).get(province.pk)
+    if changed_at is not None:
+        key = _live_findings_key(campaign.pk, province.pk, changed_at)
+        cache.set(key, counts, LIVE_FINDINGS_SECONDS)
+
+
+def live_findings(*, campaign, changed_at: dict[int, datetime]) -> dict[int, dict[str, int]]:
+    """The kept counts of the registers as they are now, by province id; one cache read."""
+    keys = {
+        _live_findings_key(campaign.pk, province_id, at): province_id
+        for province_id, at in changed_at.items()
+    }
+    found = cache.get_many(list(keys)) if keys else {}
+    return {keys[key]: counts for key, counts in found.items()}
+
+
 def return_findings(*, provincial_return: ProvincialReturn, user) -> ReturnFindings:
     """The findings and consistency warnings of a return, with links to what they concern.
 
@@ -147,6 +188,9 @@ def return_findings(*, provincial_return: ProvincialReturn, user) -> ReturnFindi
         by_question[RULE_QUESTION[finding.rule]].append(view)
 
     counts = count_by_rule(findings)
+    remember_live_findings(
+        campaign=provincial_return.campaign, province=provincial_return.province, counts=counts
+    )
     first_anchor = {}
     for view in views:
         first_anchor.setdefault(view.finding.rule, view.anchor)

@@ -3,8 +3,10 @@
 import re
 from datetime import date, timedelta
 from html import unescape
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -156,11 +158,39 @@ def test_findings_show_what_was_submitted_and_the_live_count_after_a_change(
     )
     client.force_login(reviewer)
     row = _row(_board(client, campaign).content.decode(), "37", "findings-table")
-    assert "rp-live" not in row  # the register has not changed since
-    # A new licence, without announcement: the register changed after the submission.
+    assert "rp-changed" not in row and "rp-live" not in row  # nothing changed since
+    # The register changed after the submission: the board says so, without examining it.
     register_counts_refresh(province_ids=[shandong.pk], at=timezone.now() + timedelta(seconds=1))
+    with CaptureQueriesContext(connection) as queries:
+        row = _row(_board(client, campaign).content.decode(), "37", "findings-table")
+    assert "rp-changed" in row and "rp-live" not in row
+    assert not any("licensing_licensedproduct" in query["sql"] for query in queries)
+    # Opening the return counts the register as it is now; the board then shows the count.
+    client.get(reverse("verification:return_review", args=[shandong_return.pk]))
     row = _row(_board(client, campaign).content.decode(), "37", "findings-table")
-    assert "rp-live" in row
+    assert "rp-live" in row  # 2 submitted, 0 now: the submitted counts were made up
+
+
+def test_the_count_findings_command_counts_changed_registers(
+    client, reviewer, shandong_admin, campaign, register, shandong
+):
+    make_administrator(shandong, by=shandong_admin)
+    shandong_return = return_start(campaign=campaign, by=shandong_admin)
+    return_save_draft(
+        provincial_return=shandong_return, by=shandong_admin, data=complete_answers(shandong)
+    )
+    return_submit(
+        provincial_return=shandong_return,
+        by=shandong_admin,
+        attest=True,
+        findings_counts={"not_announced": 2},
+    )
+    register_counts_refresh(province_ids=[shandong.pk], at=timezone.now() + timedelta(seconds=1))
+    out = StringIO()
+    call_command("count_findings", stdout=out)
+    assert "1" in out.getvalue()
+    client.force_login(reviewer)
+    assert "rp-live" in _row(_board(client, campaign).content.decode(), "37", "findings-table")
 
 
 def test_the_countdown_counts_days_to_the_deadline(client, reviewer, campaign, register):
