@@ -5,6 +5,7 @@ ALLOWED_HOSTS, DATABASE_URL and the e-mail variables.
 """
 
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -181,6 +182,41 @@ RETURN_ATTACHMENT_MAX_BYTES = env_int("RETURN_ATTACHMENT_MAX_BYTES", 10 * 1024 *
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 
 LOGIN_URL = "admin:login"
+
+# The cache: the public list's pages (reports/public_views.py) and its per-address request
+# counts. Files under CACHE_DIR are shared by every gunicorn process of the machine without
+# Redis or memcached (several machines would need a shared directory). Every write lists the
+# directory to cull it beyond MAX_ENTRIES, so the bound stays modest.
+CACHE_DIR = Path(os.environ.get("CACHE_DIR") or BASE_DIR / "cache")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(CACHE_DIR),
+        "TIMEOUT": 300,
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 10000)},
+    }
+}
+
+# The public list (no login): how long a page is served from the cache, and how many requests
+# one address may make (django-ratelimit's "N/period", e.g. 60/m; "off" for benchmarks), in the
+# shared cache above. Its file backend counts by reading then writing, so under concurrent
+# requests a few increments may be lost: enough to stop a scraper, not an exact quota; the
+# library's system check that says so is not registered (it is not an installed app).
+PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 120)
+PUBLIC_RATE_LIMIT = os.environ.get("PUBLIC_RATE_LIMIT", "60/m").strip()
+if PUBLIC_RATE_LIMIT.lower() == "off":
+    PUBLIC_RATE_LIMIT = None
+elif not re.fullmatch(r"[0-9]+/[0-9]*[smhd]", PUBLIC_RATE_LIMIT):
+    raise ImproperlyConfigured(
+        f"PUBLIC_RATE_LIMIT must be a rate such as 60/m or 1000/h, or off; got {PUBLIC_RATE_LIMIT!r}"
+    )
+RATELIMIT_USE_CACHE = "default"
+# A full or failing cache must not shut the public out.
+RATELIMIT_FAIL_OPEN = True
+# Behind a proxy every request comes from the proxy's address: name the request header that
+# the proxy sets to the client's address (and overwrites if a client sends it), as Django's
+# META key, e.g. HTTP_X_REAL_IP. Empty: REMOTE_ADDR.
+RATELIMIT_IP_META_KEY = os.environ.get("RATELIMIT_IP_META_KEY") or None
 
 # Findings of the special verification: an announcement published more than this many calendar
 # days after the licensing decision is reported as late.

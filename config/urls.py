@@ -20,4 +20,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("verification/", include("verification.urls")),
     path("reports/", include("reports.urls")),
+    path("public/", include("reports.public_urls")),
 ]

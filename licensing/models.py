@@ -419,6 +419,14 @@ class Licence(TimeStamped):
             ("export_licence", _("Can export licences")),
             ("import_licence", _("Can import licences")),
         ]
+        indexes = [
+            # The public list (reports/public_views.py): a page of one status in number order,
+            # nationally or in one province, read off the index from where the last page ended.
+            models.Index(fields=["status", "number"], name="licence_status_number_idx"),
+            models.Index(
+                fields=["province", "status", "number"], name="licence_prov_status_number_idx"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(expires_on__gt=F("issued_on")),

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import caches
 from django.utils import translation
 
 from accounts.models import User
@@ -35,6 +36,15 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Each test its own empty cache: no cached page or request count of another test (or of
+    # the development server's cache folder) leaks in.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "tests",
+        }
+    }
+    caches["default"].clear()
 
 
 def make_user(username, *, province=None, role=None, **fields):
