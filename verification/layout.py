@@ -161,11 +161,10 @@ ATTACHMENT2_NOTE = _(
 )
 
 
-# Attachment 2's headings where the notice words them otherwise than the form's labels.
-ATTACHMENT2_HEADINGS = {
-    # Translators: Attachment 2's last column, as the notice writes it: E-mail
-    "email": pgettext_lazy("attachment 2", "E-mail"),
-}
+# Attachment 2's headings where the notice words them otherwise than the form's labels. The
+# notice writes its last column "E-mail" in its Chinese table: the official text, not English
+# interface text, so it is not translated.
+ATTACHMENT2_HEADINGS = {"email": "E-mail"}
 
 
 def attachment2_headings() -> list[str]:
