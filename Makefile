@@ -30,7 +30,8 @@ seed: migrate
 
 run: seed
 	@echo ""
-	@echo "  Open http://$(HOST):$(PORT)/admin/ and log in with one of the demo accounts above."
+	@echo "  Open http://$(HOST):$(PORT)/admin/ and log in with one of the demo accounts above;"
+	@echo "  the public list of licensed manufacturers is http://$(HOST):$(PORT)/public/ (no login)."
 	@echo ""
 	$(DEV_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

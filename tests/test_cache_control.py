@@ -1,6 +1,6 @@
 """No page for a signed-in user may be stored by a browser or a proxy.
 
-Every URL of the admin and of the verification pages is walked from the URL configuration,
+Every URL of the admin, the verification, the reports and the public pages is walked from the URL configuration,
 so a new screen is covered without being listed here.
 """
 
@@ -14,7 +14,7 @@ from config.middleware import private_pages
 from tests.urlwalk import concrete_urls
 from verification.models import ProvincialReturn, ReturnAttachment
 
-NAMESPACES = ("admin", "verification")
+NAMESPACES = ("admin", "verification", "reports", "public")
 PERSONAS = ["shandong_admin", "zhejiang_clerk", "reviewer"]
 # Whose objects each persona's walk uses: its own province's, so most pages show real data.
 PROVINCE_OF = {"shandong_admin": "37", "zhejiang_clerk": "33", "reviewer": "37"}
