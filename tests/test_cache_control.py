@@ -1,7 +1,7 @@
 """No page for a signed-in user may be stored by a browser or a proxy.
 
-Every URL of the admin, the verification, the reports and the public pages is walked from the URL configuration,
-so a new screen is covered without being listed here.
+Every URL of the admin, the verification, the reports and the public pages is walked from the
+URL configuration, so a new screen is covered without being listed here.
 """
 
 import pytest
