@@ -15,7 +15,6 @@ hold become U+FFFD. Line ends become line feeds, which break the line in a wrapp
 files are read and printed, not imported back, so a carriage return need not be kept exactly.
 """
 
-import json
 import math
 import unicodedata
 from collections.abc import Sequence
@@ -35,6 +34,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 
 from licensing.models import Province, RegisterCount
+from reports.selectors import json_object
 from verification import layout
 from verification.models import (
     ATTACHMENT1_FIELDS,
@@ -53,13 +53,6 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 class Attachment1Row:
     province: Province
     cells: list[str]  # one per layout.ATTACHMENT1_COLUMNS
-
-
-def _decoded(value) -> dict | None:
-    """A JSON object from a subquery: decoded already on PostgreSQL, text on SQLite."""
-    if isinstance(value, str):
-        value = json.loads(value)
-    return value if isinstance(value, dict) else None
 
 
 def _as_submitted(answers: dict) -> SimpleNamespace:
@@ -88,7 +81,7 @@ def attachment1_rows(
         "-number"
     )
     submitted = {
-        provincial_return.province_id: _decoded(provincial_return.last_answers)
+        provincial_return.province_id: json_object(provincial_return.last_answers)
         for provincial_return in returns.in_campaign(campaign)
         .annotate(last_answers=Subquery(last_snapshot.values("data__answers")[:1]))
         .only("pk", "province_id")

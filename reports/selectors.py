@@ -87,7 +87,7 @@ def status_rows(*, campaign: Campaign, user) -> list[StatusRow]:
             status = provincial_return.status
             label = provincial_return.get_status_display()
             submissions = provincial_return.submissions
-            counts = _decoded(provincial_return.last_findings)
+            counts = json_object(provincial_return.last_findings)
         if provincial_return is not None and provincial_return.first_submitted_at:
             lateness = Lateness.LATE if provincial_return.is_late else Lateness.ON_TIME
         else:
@@ -112,8 +112,8 @@ def status_rows(*, campaign: Campaign, user) -> list[StatusRow]:
     return rows
 
 
-def _decoded(value):
-    """A JSON value from a subquery: decoded already on PostgreSQL, text on SQLite."""
+def json_object(value) -> dict | None:
+    """A JSON object from a subquery: decoded already on PostgreSQL, text on SQLite."""
     if isinstance(value, str):
         value = json.loads(value)
     return value if isinstance(value, dict) else None
