@@ -619,3 +619,27 @@ def commentable_label(name: str) -> str:
     else:
         label = ProvincialReturn._meta.get_field(name).verbose_name
     return capfirst(str(label))
+
+
+class CalendarDay(models.Model):
+    """One day of the official holiday calendar, numbered by working day, so that the database
+    can count processing times (行政许可法 Art. 42) as verification.workdays does.
+
+    Reference data loaded from the chinesecalendar package by a data migration: the working
+    days after ``start`` up to and including ``end`` are ``end``'s number minus ``start``'s. A
+    day with no row is one the calendar does not cover.
+    """
+
+    day = models.DateField(_("day"), primary_key=True)
+    working_day_number = models.PositiveIntegerField(
+        _("working day number"),
+        help_text=_("Working days from the start of the official calendar up to this day."),
+    )
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+
+    def __str__(self):
+        return self.day.isoformat()

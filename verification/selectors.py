@@ -4,23 +4,40 @@ Everything here reads through ``for_user`` or starts from a return the caller al
 that way; nothing filters by province on its own.
 """
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from urllib.parse import urlencode
 
+import chinese_calendar
 from django.core.cache import cache
+from django.core.paginator import Page, Paginator
 from django.urls import reverse
 
-from licensing.models import Licence, Province, RegisterCount
+from licensing.models import (
+    Licence,
+    Province,
+    RegisterCount,
+    TypeApproval,
+    TypeEvaluationInstitution,
+)
 from licensing.scoping import user_province_id, user_sees_all_provinces
 from verification.findings import (
+    FINDING_KINDS,
     RULE_ORDER,
     UNCHECKED_RULES,
-    Finding,
+    FindingSummary,
+    RegisterFacts,
     Rule,
-    compute_findings,
+    announcement_max_delay_days,
+    campaign_categories,
     consistency_warnings,
-    count_by_rule,
+    count_register,
+    finding_licences,
+    finding_notes,
+    finding_type_approvals,
 )
 from verification.models import (
     Campaign,
@@ -50,28 +67,17 @@ FIELD_QUESTION = {
     "announcement_methods_other": "announcement_methods",
     "reform_text": "reform_measures",
 }
-# A finding lists at most this many licences by number; the rest are a click away in the register.
-LICENCES_LISTED = 20
-
-
-@dataclass
-class LicenceLink:
-    number: str
-    url: str
-    notes: tuple[str, ...]
+# A finding's page lists this many licences (and type approvals) at a time.
+FINDING_PAGE_SIZE = 50
 
 
 @dataclass
 class FindingView:
-    """A finding with the links a page shows for it."""
+    """A finding with the link a page shows for it: its own page, which lists what it concerns."""
 
-    finding: Finding
+    finding: FindingSummary
     anchor: str
-    licences: list[LicenceLink] = field(default_factory=list)
-    more_licences: int = 0
-    licences_url: str = ""  # the register's licence list filtered to every licence concerned
-    type_approvals_url: str = ""
-    announcements_url: str = ""
+    url: str  # the finding's page: names the rule, never the ids
 
     @property
     def rule_label(self) -> str:
@@ -97,24 +103,30 @@ class ReturnFindings:
     warnings: list
     by_question: dict[str, list[FindingView]]
     warnings_by_question: dict[str, list]
+    facts: RegisterFacts
 
     @property
     def problem_total(self) -> int:
         return sum(row.count for row in self.rule_counts if row.is_problem)
 
 
-def _filtered_changelist(model: str, ids) -> str:
-    if not ids:
-        return ""
-    base = reverse(f"admin:licensing_{model}_changelist")
-    return f"{base}?id__in={','.join(str(pk) for pk in ids)}"
+def finding_url(provincial_return, code: str) -> str:
+    """The page of one finding of a return: its URL names the rule, never the ids."""
+    url = reverse("verification:return_findings", args=[provincial_return.pk])
+    return f"{url}?{urlencode({'finding': code})}"
 
 
-# --- findings counted from the register as it is now, kept for the department's board ------
-# Counting a unit's findings examines its whole register (seconds for a large one), so the
-# board never does it: the return and review pages, which compute them anyway, keep the counts
-# here, keyed by when the unit's register last changed (RegisterCount), and `manage.py
-# count_findings` fills in the rest, e.g. after a bulk import.
+# --- findings counted from the register as it is now, kept until it changes ---------------
+# Counting a unit's findings passes over its whole register (about a second for the largest),
+# so the count is kept in the cache, keyed by when the unit's register last changed
+# (RegisterCount, stamped by every write of the register: imports, the admin, seed_demo) and by
+# everything else the rules read: the campaign's categories, the announcement delay, the
+# institutions' authorisations and the holiday calendar. The return and review pages, the
+# findings' pages and submission share it; the department's board reads the counts per rule
+# (live_findings), which `manage.py count_findings` also fills in, e.g. after a bulk import.
+# A register row edited outside those write paths (a shell, a bulk UPDATE) is seen at the
+# unit's next register change; so is an edit of another unit's type approval that this unit's
+# licences cite.
 
 LIVE_FINDINGS_SECONDS = 30 * 24 * 60 * 60
 
@@ -132,8 +144,11 @@ def register_changed_at(province_ids) -> dict[int, datetime]:
     )
 
 
-def remember_live_findings(*, campaign, province, counts: dict[str, int]) -> None:
-    changed_at = register_changed_at([province.pk]).get(province.pk)
+def remember_live_findings(*, campaign, province, counts: dict[str, int], changed_at=None) -> None:
+    """Keep a unit's counts per rule for the board (`changed_at`: when its register changed,
+    read if not given)."""
+    if changed_at is None:
+        changed_at = register_changed_at([province.pk]).get(province.pk)
     if changed_at is not None:
         key = _live_findings_key(campaign.pk, province.pk, changed_at)
         cache.set(key, counts, LIVE_FINDINGS_SECONDS)
@@ -149,48 +164,63 @@ def live_findings(*, campaign, changed_at: dict[int, datetime]) -> dict[int, dic
     return {keys[key]: counts for key, counts in found.items()}
 
 
-def return_findings(*, provincial_return: ProvincialReturn, user) -> ReturnFindings:
-    """The findings and consistency warnings of a return, with links to what they concern.
-
-    A fixed number of queries: compute_findings' handful, the warnings' few, one for the
-    licence numbers.
-    """
-    findings = compute_findings(
-        province=provincial_return.province, campaign=provincial_return.campaign
+def register_facts(*, provincial_return: ProvincialReturn) -> RegisterFacts:
+    """count_register() of the return's province and campaign, counted once per state of the
+    register and kept in the cache; the board's counts per rule are kept beside them."""
+    province, campaign = provincial_return.province, provincial_return.campaign
+    categories = campaign_categories(campaign)
+    changed_at = register_changed_at([province.pk]).get(province.pk)
+    if changed_at is None:  # nothing to key the count by: no register yet, or a bare test one
+        return count_register(province=province, campaign=categories)
+    # The institutions and what they are authorised for: a small national table, one query.
+    institutions = TypeEvaluationInstitution.objects.order_by().values_list(
+        "pk", "name", "uniformly_authorised", "categories"
     )
-    warnings = consistency_warnings(provincial_return=provincial_return, findings=findings)
-    listed = {pk for finding in findings for pk in finding.licences[:LICENCES_LISTED]}
-    numbers = dict(
-        Licence.objects.for_user(user).filter(pk__in=listed).values_list("pk", "number")
-        if listed
-        else ()
+    inputs = repr(
+        (
+            sorted(categories.items()),
+            announcement_max_delay_days(),
+            sorted(institutions, key=lambda row: (row[0], row[3] or 0)),
+            chinese_calendar.__version__,
+        )
+    )
+    key = (
+        # "v1": the shape of RegisterFacts, pickled into the cache.
+        f"register-facts-v1:{campaign.pk}:{province.pk}:{changed_at.timestamp()}:"
+        + hashlib.sha256(inputs.encode()).hexdigest()[:32]
+    )
+    facts = cache.get(key)
+    if facts is None:
+        facts = count_register(province=province, campaign=categories)
+        cache.set(key, facts, LIVE_FINDINGS_SECONDS)
+    remember_live_findings(
+        campaign=campaign, province=province, counts=facts.counts(), changed_at=changed_at
+    )
+    return facts
+
+
+def return_findings(*, provincial_return: ProvincialReturn, user) -> ReturnFindings:
+    """The findings and consistency warnings of a return, each linked to its own page.
+
+    A fixed number of queries, none of which fetches the register's rows: three when the count
+    is kept (register_facts), two more when it is made.
+    """
+    facts = register_facts(provincial_return=provincial_return)
+    summaries = facts.summaries()
+    warnings = consistency_warnings(
+        provincial_return=provincial_return, findings=summaries, facts=facts
     )
     views, by_question = [], defaultdict(list)
-    for index, finding in enumerate(findings):
+    for index, summary in enumerate(summaries):
         view = FindingView(
-            finding=finding,
+            finding=summary,
             anchor=f"finding-{index + 1}",
-            licences=[
-                LicenceLink(
-                    number=numbers[pk],
-                    url=reverse("admin:licensing_licence_change", args=[pk]),
-                    notes=finding.notes.get(pk, ()),
-                )
-                for pk in finding.licences[:LICENCES_LISTED]
-                if pk in numbers
-            ],
-            more_licences=max(0, len(finding.licences) - LICENCES_LISTED),
-            licences_url=_filtered_changelist("licence", finding.licences),
-            type_approvals_url=_filtered_changelist("typeapproval", finding.type_approvals),
-            announcements_url=_filtered_changelist("announcement", finding.announcements),
+            url=finding_url(provincial_return, summary.code),
         )
         views.append(view)
-        by_question[RULE_QUESTION[finding.rule]].append(view)
+        by_question[RULE_QUESTION[summary.rule]].append(view)
 
-    counts = count_by_rule(findings)
-    remember_live_findings(
-        campaign=provincial_return.campaign, province=provincial_return.province, counts=counts
-    )
+    counts = facts.counts()
     first_anchor = {}
     for view in views:
         first_anchor.setdefault(view.finding.rule, view.anchor)
@@ -214,6 +244,86 @@ def return_findings(*, provincial_return: ProvincialReturn, user) -> ReturnFindi
         warnings=warnings,
         by_question=dict(by_question),
         warnings_by_question=dict(warnings_by_question),
+        facts=facts,
+    )
+
+
+@dataclass
+class FindingPage:
+    """One finding of a return with a page of what it concerns: licences, and for the
+    institution rules the type approvals too."""
+
+    finding: FindingSummary | None  # None when the register has nothing to report for the code
+    code: str
+    rule_label: str
+    explanation: str
+    licences: Page
+    rows: list[tuple[Licence, tuple[str, ...]]]  # the page's licences with their notes
+    type_approvals: Page | None
+
+
+class _KnownCountPaginator(Paginator):
+    """A paginator told how many rows there are: the count the finding's title already gives,
+    made by the same rule, instead of a second pass over the register to count them again."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def finding_page(
+    *, provincial_return: ProvincialReturn, user, code: str, page=None, type_approval_page=None
+) -> FindingPage:
+    """A page of the licences one finding concerns, with their notes: a fixed number of queries.
+
+    Raises KeyError for a code that names no finding. Licences and type approvals are read
+    through `for_user`; the return was looked up the same way.
+    """
+    kind = FINDING_KINDS[code]
+    province, campaign = provincial_return.province, provincial_return.campaign
+    facts = register_facts(provincial_return=provincial_return)
+    summary = next((item for item in facts.summaries() if item.code == code), None)
+    categories = campaign_categories(campaign)
+    licences = finding_licences(
+        licences=Licence.objects.for_user(user).select_related("manufacturer"),
+        province=province,
+        campaign=categories,
+        code=code,
+    )
+    licences_page = _KnownCountPaginator(
+        licences, FINDING_PAGE_SIZE, count=summary.licences if summary else 0
+    ).get_page(page)
+    notes = finding_notes(
+        province=province,
+        campaign=categories,
+        code=code,
+        licence_ids=[licence.pk for licence in licences_page],
+    )
+    type_approvals_page = None
+    if kind.counts == "type_approvals":
+        type_approvals = finding_type_approvals(
+            type_approvals=TypeApproval.objects.for_user(user).select_related(
+                "institution", "category", "manufacturer"
+            ),
+            province=province,
+            campaign=categories,
+            code=code,
+        )
+        type_approvals_page = _KnownCountPaginator(
+            type_approvals, FINDING_PAGE_SIZE, count=summary.count if summary else 0
+        ).get_page(type_approval_page)
+    return FindingPage(
+        finding=summary,
+        code=code,
+        rule_label=str(Rule(kind.rule).label),
+        explanation=str(kind.explanation),
+        licences=licences_page,
+        rows=[(licence, notes.get(licence.pk, ())) for licence in licences_page],
+        type_approvals=type_approvals_page,
     )
 
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("campaigns/<int:campaign_pk>/start/", views.campaign_start, name="campaign_start"),
     path("returns/<int:pk>/", views.return_detail, name="return_detail"),
     path("returns/<int:pk>/print/", views.return_print, name="return_print"),
+    path("returns/<int:pk>/findings/", views.findings, name="return_findings"),
     path("returns/<int:pk>/administrator/", views.administrator_add, name="administrator_add"),
     path("returns/<int:pk>/attachments/", views.attachment_upload, name="attachment_upload"),
     path(

@@ -21,7 +21,6 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from config.uploads import limit_upload_size
 from licensing.scoping import user_province_id, user_sees_all_provinces
 from verification import layout
-from verification.findings import compute_findings, count_by_rule
 from verification.forms import (
     AdministratorForm,
     AttachmentForm,
@@ -40,7 +39,12 @@ from verification.models import (
     SystemAdministrator,
     commentable_label,
 )
-from verification.selectors import campaign_entries, return_findings
+from verification.selectors import (
+    campaign_entries,
+    finding_page,
+    register_facts,
+    return_findings,
+)
 from verification.services import (
     ConcurrentChange,
     WorkflowError,
@@ -383,14 +387,14 @@ def _save(request, provincial_return):
     if not submitting:
         messages.success(request, gettext("The return was saved."))
         return redirect(provincial_return)
-    findings = compute_findings(province=saved.province, campaign=saved.campaign)
     try:
         return_submit(
             provincial_return=saved,
             by=user,
             attest=attest_form.cleaned_data["attest"],
             expected_version=saved.version,
-            findings_counts=count_by_rule(findings),
+            # The counts the page showed: kept until the register changes.
+            findings_counts=register_facts(provincial_return=saved).counts(),
         )
     except ConcurrentChange:
         return _concurrent(request, provincial_return, attest_form)
@@ -481,6 +485,66 @@ def attachment_remove(request, pk: int, attachment_pk: int):
             request, gettext("“%(name)s” was removed.") % {"name": attachment.download_name}
         )
     return HttpResponseRedirect(_return_url(provincial_return, "attachments"))
+
+
+# --- the findings' own pages ---------------------------------------------------------------
+
+
+@require_safe
+@staff_member_required
+def findings(request, pk: int):
+    """The register's findings of a return; with ?finding=<code>, what one finding concerns.
+
+    The return and review pages show each finding counted, with a link here that names its
+    rule: the licences concerned are listed a page at a time with their notes (and, for the
+    institution rules, the type approvals), read through ``for_user`` like the return.
+    """
+    provincial_return = _visible_return(request, pk)
+    back_url = (
+        reverse("verification:return_review", args=[provincial_return.pk])
+        if _is_reviewer(request.user)
+        else _return_url(provincial_return)
+    )
+    code = request.GET.get("finding", "")
+    context = {
+        "provincial_return": provincial_return,
+        "campaign": provincial_return.campaign,
+        "back_url": back_url,
+    }
+    if not code:
+        found = return_findings(provincial_return=provincial_return, user=request.user)
+        return TemplateResponse(
+            request,
+            "verification/findings.html",
+            page_context(
+                request,
+                gettext("Findings: return of %(province)s")
+                % {"province": provincial_return.province.name},
+                findings=found,
+                **context,
+            ),
+        )
+    try:
+        page = finding_page(
+            provincial_return=provincial_return,
+            user=request.user,
+            code=code,
+            page=request.GET.get("page"),
+            type_approval_page=request.GET.get("type_approvals_page"),
+        )
+    except KeyError:
+        raise Http404 from None
+    return TemplateResponse(
+        request,
+        "verification/finding.html",
+        page_context(
+            request,
+            page.finding.title if page.finding else page.rule_label,
+            page=page,
+            findings_url=reverse("verification:return_findings", args=[provincial_return.pk]),
+            **context,
+        ),
+    )
 
 
 # --- print -------------------------------------------------------------------------------

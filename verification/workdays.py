@@ -44,3 +44,23 @@ def add_working_days(start: date, days: int) -> date:
         day += timedelta(days=1)
         days -= is_working_day(day)
     return day
+
+
+def official_calendar() -> list[tuple[date, int]]:
+    """Every day the official calendar covers, with the working days counted up to it.
+
+    The count starts at 0 on the day before the calendar's first day, so that for any two days
+    of the list working_days_between(start, end) is the difference of their counts: what lets
+    the database count processing times (verification.models.CalendarDay). A day missing from
+    the list is one the calendar does not cover.
+    """
+    years = chinese_calendar.constants.holidays
+    first = date(min(years).year, 1, 1)
+    last = date(max(years).year, 12, 31)
+    day, count, rows = first - timedelta(days=1), 0, []
+    while day <= last:
+        rows.append((day, count))
+        day += timedelta(days=1)
+        if day <= last:
+            count += is_working_day(day)
+    return rows

@@ -124,14 +124,13 @@ def test_the_return_page_asks_every_question_beside_the_findings(
     assert 'type="radio" name="out_of_scope" value="True"' in page
     assert 'type="checkbox" name="reform_measures" value="on_site_licensing"' in page
     assert f'name="expected_version" value="{shandong_return.version}"' in page
-    # The out-of-scope finding sits in the out-of-scope question, linked to the licence.
+    # The out-of-scope finding sits in the out-of-scope question, counted, with a link to the
+    # finding's page that names its rule (the licences are listed there).
     markup = question(page, "out_of_scope")
     assert 'data-rule="out_of_scope"' in markup
-    change_url = reverse("admin:licensing_licence_change", args=[out_of_scope_licence.pk])
-    assert change_url in markup
-    assert out_of_scope_licence.number in markup
-    changelist = reverse("admin:licensing_licence_changelist")
-    assert f"{changelist}?id__in={out_of_scope_licence.pk}" in markup
+    findings_url = reverse("verification:return_findings", args=[shandong_return.pk])
+    assert f"{findings_url}?finding=out_of_scope.county_level#licences" in markup
+    assert "List the 1 licence concerned" in markup
     # Counts per rule, every rule listed.
     counts = page.split('id="finding-counts"')[1].split("</table>")[0]
     for rule in Rule:

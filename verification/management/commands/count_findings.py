@@ -4,9 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from verification.findings import compute_findings, count_by_rule
 from verification.models import Campaign, ProvincialReturn
-from verification.selectors import register_changed_at, remember_live_findings
+from verification.selectors import register_changed_at, register_facts
 
 
 class Command(BaseCommand):
@@ -37,18 +36,14 @@ class Command(BaseCommand):
         for current in campaigns:
             returns = ProvincialReturn.objects.filter(
                 campaign=current, submitted_at__isnull=False
-            ).select_related("province")
+            ).select_related("province", "campaign")
             changed_at = register_changed_at([row.province_id for row in returns])
             for provincial_return in returns:
                 at = changed_at.get(provincial_return.province_id)
                 if at is None or at <= provincial_return.submitted_at:
                     continue
-                counts = count_by_rule(
-                    compute_findings(province=provincial_return.province, campaign=current)
-                )
-                remember_live_findings(
-                    campaign=current, province=provincial_return.province, counts=counts
-                )
+                # Counted by the database and kept for the return pages and the board alike.
+                register_facts(provincial_return=provincial_return)
                 counted += 1
         self.stdout.write(
             _("Counted the findings of %(count)d changed registers.") % {"count": counted}
