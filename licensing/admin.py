@@ -4,15 +4,25 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
+from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef
+from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ExportActionMixin
 from simple_history.admin import SimpleHistoryAdmin
 
+from licensing.admin_lists import (
+    ProductCategoryFilter,
+    ProvinceFilter,
+    RegisterListMixin,
+    pop_integer,
+    year_filter,
+)
 from licensing.admin_mixins import ProvinceScopedAdminMixin, ProvinceScopedMixin, province_id_of
+from licensing.export_views import StreamedExportMixin
 from licensing.exports import EXPORT_FORMATS, LicenceResource, ManufacturerResource
 from licensing.importing.admin_views import (
     SHOWN,
@@ -41,6 +51,9 @@ from licensing.models import (
 from licensing.statistics import register_counts_refresh
 
 EXPIRING_DAYS = 90
+# A licence's products are edited a page at a time on its change page (LicenceAdmin).
+PRODUCTS_PER_PAGE = 20
+PRODUCTS_PAGE_VAR = "products_page"
 # The history page of a model with an import_batch: simple-history's, plus the batch that
 # created the object, since a created row's history record is its import batch.
 IMPORT_HISTORY_LIST_TEMPLATE = "admin/licensing/import_history_list.html"
@@ -71,7 +84,11 @@ class ExpiryFilter(admin.SimpleListFilter):
 
 class LicensedInFilter(admin.SimpleListFilter):
     """Manufacturers holding a valid licence, in any category or in one: what the register
-    counts call licensed manufacturers, so that the reports' numbers open their list."""
+    counts call licensed manufacturers, so that the reports' numbers open their list.
+
+    As licensing/statistics.py counts them: in any category, a valid licence (with or without
+    products); in one, a valid licence listing a product of the category.
+    """
 
     title = _("holds a valid licence")
     parameter_name = "licensed_in"
@@ -86,23 +103,21 @@ class LicensedInFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        products = LicensedProduct.objects.filter(
-            licence__manufacturer=OuterRef("pk"), licence__status=LicenceStatus.VALID
-        )
+        licences = Licence.objects.filter(manufacturer=OuterRef("pk"), status=LicenceStatus.VALID)
         if value != self.ANY:
-            products = products.filter(category__code=value)
-        return queryset.filter(Exists(products))
+            licences = licences.filter(
+                Exists(LicensedProduct.objects.filter(licence=OuterRef("pk"), category__code=value))
+            )
+        return queryset.filter(Exists(licences))
 
 
-class RegisterAdmin(ProvinceScopedAdminMixin, SimpleHistoryAdmin):
-    """Base for province-owned register screens: scoped, with audit history.
+class RegisterAdmin(RegisterListMixin, ProvinceScopedAdminMixin, SimpleHistoryAdmin):
+    """Base for province-owned register screens: scoped, with audit history, and lists whose
+    pages cost what they show (licensing/admin_lists.py).
 
     Every save and delete recounts the register of the provinces it touched (before and after:
     a licence may have moved), in the same transaction (licensing/statistics.py).
     """
-
-    list_per_page = 50
-    show_full_result_count = False
 
     def _stored_province_id(self, obj):
         if obj.pk is None:
@@ -131,13 +146,9 @@ class RegisterAdmin(ProvinceScopedAdminMixin, SimpleHistoryAdmin):
         register_counts_refresh(province_ids=province_ids)
 
 
-class ExportableRegisterAdmin(ExportActionMixin, RegisterAdmin):
+class ExportableRegisterAdmin(StreamedExportMixin, RegisterAdmin):
+    # The library's export page and action, the file streamed (licensing/export_views.py).
     export_formats = EXPORT_FORMATS
-    to_encoding = "utf-8-sig"  # Excel opens UTF-8 CSV correctly only with a BOM
-
-    def get_valid_export_item_pks(self, request):
-        # The library's default lists every pk of the table; only the user's rows are valid.
-        return self.model.objects.for_user(request.user).values_list("pk", flat=True)
 
 
 @admin.register(Province)
@@ -191,8 +202,10 @@ class ManufacturerAdmin(ScopedImportMixin, ExportableRegisterAdmin):
         "contact_phone",
         "updated_at",
     ]
-    list_filter = [("province", admin.RelatedOnlyFieldListFilter), LicensedInFilter]
+    list_filter = [("province", ProvinceFilter), LicensedInFilter]
     list_select_related = ["province"]
+    # Columns an index serves in any order (the others would sort the whole register).
+    sortable_by = ["name", "credit_code"]
     search_fields = ["name", "credit_code"]
     search_help_text = _("Search by name or unified social credit code.")
     fields = [
@@ -205,16 +218,27 @@ class ManufacturerAdmin(ScopedImportMixin, ExportableRegisterAdmin):
         "contact_phone",
     ]
 
-    def get_queryset(self, request):
-        # Explicit ordering: grouped queries drop Meta.ordering, and autocomplete paginates.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(licence_total=Count("licences"))
-            .order_by(*Manufacturer._meta.ordering)
+    def annotate_page(self, request, rows):
+        totals = dict(
+            Licence.objects.filter(manufacturer__in=rows)
+            .order_by()
+            .values_list("manufacturer")
+            .annotate(total=Count("pk"))
         )
+        for row in rows:
+            row.licence_total = totals.get(row.pk, 0)
+        return rows
 
-    @admin.display(description=_("licences"), ordering="licence_total")
+    def register_cell(self, params):
+        category = params.pop(LicensedInFilter.parameter_name, None)
+        has_province, province_id = pop_integer(params, "province__id__exact")
+        if category is None or params or (has_province and province_id is None):
+            return None
+        category_filter = None if category == LicensedInFilter.ANY else {"category__code": category}
+        return "manufacturers", province_id, category_filter
+
+    # Counted for the rows shown (annotate_page), so not a column to sort the register by.
+    @admin.display(description=_("licences"))
     def licence_count(self, obj):
         return obj.licence_total
 
@@ -232,12 +256,14 @@ class TypeApprovalAdmin(RegisterAdmin):
         "institution",
     ]
     list_filter = [
-        ("province", admin.RelatedOnlyFieldListFilter),
+        ("province", ProvinceFilter),
         "category",
         "issuing_level",
         "institution__uniformly_authorised",
+        year_filter("approved_on", _("year approved")),
     ]
     list_select_related = ["manufacturer", "category", "institution"]
+    sortable_by = ["certificate_number", "approved_on"]
     search_fields = [
         "certificate_number",
         "product_name",
@@ -247,7 +273,6 @@ class TypeApprovalAdmin(RegisterAdmin):
     ]
     search_help_text = _("Search by certificate number, product, model or manufacturer.")
     autocomplete_fields = ["manufacturer", "institution"]
-    date_hierarchy = "approved_on"
 
 
 class LicensedProductForm(forms.ModelForm):
@@ -267,10 +292,68 @@ class LicensedProductForm(forms.ModelForm):
             field.queryset = field.queryset | TypeApproval.objects.filter(pk=current)
 
 
+class CurrentChoiceAutocompleteSelect(AutocompleteSelect):
+    """The autocomplete widget, which shows its selected option without a query of its own
+    when the value is the row's current one (``current``, set by LicensedProductFormSet from
+    the product read with its certificate).
+
+    Django's widget reads the selected option from the database for every row it renders:
+    a query per product of a licence's change page.
+    """
+
+    current = None  # (pk, label)
+
+    def optgroups(self, name, value, attr=None):
+        selected = [str(v) for v in value if str(v) not in self.choices.field.empty_values]
+        if self.current is None or selected != [str(self.current[0])]:
+            return super().optgroups(name, value, attr)
+        default = (None, [], 0)
+        if not self.is_required:
+            default[1].append(self.create_option(name, "", "", False, 0))
+        default[1].append(
+            self.create_option(name, self.current[0], self.current[1], set(selected), 1)
+        )
+        return [default]
+
+
+class ProductsPage:
+    """One page of a licence's products on its change page, and the links to the others."""
+
+    def __init__(self, request, page):
+        self.ids = list(page.object_list)
+        self.count = page.paginator.count
+        self.start = page.start_index()
+        self.end = page.end_index()
+        self.several = page.paginator.num_pages > 1
+        self.links = []
+        for number in page.paginator.get_elided_page_range(page.number, on_each_side=2):
+            if number == Paginator.ELLIPSIS:
+                self.links.append((number, None, False))
+                continue
+            query = request.GET.copy()
+            query[PRODUCTS_PAGE_VAR] = number
+            self.links.append((number, f"?{query.urlencode()}", number == page.number))
+
+
+class LicensedProductFormSet(BaseInlineFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        field = form.fields.get("type_approval")
+        widget = getattr(field, "widget", None)
+        if isinstance(widget, CurrentChoiceAutocompleteSelect) and form.instance.type_approval_id:
+            approval = form.instance.type_approval  # read with the product (select_related)
+            widget.current = (approval.pk, field.label_from_instance(approval))
+
+
 class LicensedProductInline(ProvinceScopedMixin, admin.TabularInline):
+    """A licence's products; on the change page a page of them at a time (LicenceAdmin)."""
+
     model = LicensedProduct
     form = LicensedProductForm
+    formset = LicensedProductFormSet
+    template = "admin/licensing/licence/products_inline.html"
     extra = 1
+    ordering = ["category__sort_order", "product_name", "model_spec", "pk"]
     fields = [
         "category",
         "product_name",
@@ -282,6 +365,26 @@ class LicensedProductInline(ProvinceScopedMixin, admin.TabularInline):
     autocomplete_fields = ["type_approval"]
     # Enough for any real certificate; a licence lists a handful of products.
     max_num = 200
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category", "type_approval")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and isinstance(field.widget, RelatedFieldWidgetWrapper):
+            # No add/change/view links on every row: the catalogue and the certificates have
+            # their own pages, and the links cost a template each per row.
+            field.widget = field.widget.widget
+        return field
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "type_approval":
+            kwargs["widget"] = CurrentChoiceAutocompleteSelect(db_field, self.admin_site)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "category":
+            # The catalogue read once for every row's select, not once per row.
+            field.choices = list(field.choices)
+        return field
 
 
 @admin.register(Licence)
@@ -301,13 +404,15 @@ class LicenceAdmin(LicenceListImportMixin, ExportableRegisterAdmin):
         "product_count",
     ]
     list_filter = [
-        ("province", admin.RelatedOnlyFieldListFilter),
-        ("products__category", admin.RelatedOnlyFieldListFilter),
+        ("province", ProvinceFilter),
+        ProductCategoryFilter,
         "status",
         "issuing_level",
         ExpiryFilter,
+        year_filter("issued_on", _("year issued")),
     ]
     list_select_related = ["manufacturer", "province"]
+    sortable_by = ["number", "issued_on", "expires_on"]
     search_fields = [
         "number",
         "manufacturer__name",
@@ -319,7 +424,6 @@ class LicenceAdmin(LicenceListImportMixin, ExportableRegisterAdmin):
         "Search by licence number, manufacturer name, credit code, product or model."
     )
     autocomplete_fields = ["manufacturer"]
-    date_hierarchy = "issued_on"
     inlines = [LicensedProductInline]
     fieldsets = [
         (None, {"fields": ["number", "manufacturer", "province", "status"]}),
@@ -339,17 +443,72 @@ class LicenceAdmin(LicenceListImportMixin, ExportableRegisterAdmin):
         ),
     ]
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(product_total=Count("products"))
-            .order_by(*Licence._meta.ordering)
-        )
+    def lookup_allowed(self, lookup, value, request=None):
+        # The category filter's own parameter (an EXISTS, not this relation's lookup).
+        if lookup == ProductCategoryFilter.parameter_name:
+            return True
+        return super().lookup_allowed(lookup, value, request)
 
-    @admin.display(description=_("products"), ordering="product_total")
+    def annotate_page(self, request, rows):
+        totals = dict(
+            LicensedProduct.objects.filter(licence__in=rows)
+            .order_by()
+            .values_list("licence")
+            .annotate(total=Count("pk"))
+        )
+        for row in rows:
+            row.product_total = totals.get(row.pk, 0)
+        return rows
+
+    def register_cell(self, params):
+        status = params.pop("status__exact", None)
+        has_province, province_id = pop_integer(params, "province__id__exact")
+        has_category, category_id = pop_integer(params, ProductCategoryFilter.parameter_name)
+        measure = {None: "licences", LicenceStatus.VALID: "valid_licences"}.get(status)
+        if measure is None or params:
+            return None
+        if (has_province and province_id is None) or (has_category and category_id is None):
+            return None
+        return measure, province_id, {"category_id": category_id} if has_category else None
+
+    # Counted for the rows shown (annotate_page): sorting the register by it would count
+    # every licence's products, so it is not a sort column.
+    @admin.display(description=_("products"))
     def product_count(self, obj):
         return obj.product_total
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, LicensedProductInline) and obj.pk is not None:
+            page = self._products_page(request, obj, inline)
+            kwargs["queryset"] = kwargs["queryset"].filter(pk__in=page.ids)
+            request.licence_products_page = page
+        return kwargs
+
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        inline_admin_formsets = super().get_inline_formsets(
+            request, formsets, inline_instances, obj
+        )
+        for inline_admin_formset in inline_admin_formsets:
+            if isinstance(inline_admin_formset.opts, LicensedProductInline):
+                inline_admin_formset.products_page = getattr(request, "licence_products_page", None)
+        return inline_admin_formsets
+
+    def _products_page(self, request, obj, inline):
+        """The page of the licence's products to edit (?products_page=N), in the inline's order.
+
+        A licence may list over a hundred products: a form row each, with its widgets, is
+        more than a page should draw (hundreds of kilobytes). The rows posted back are those
+        of the same page (the form posts to its own address, page included).
+        """
+        products = (
+            LicensedProduct.objects.filter(licence=obj)
+            .order_by(*inline.ordering)
+            .values_list("pk", flat=True)
+        )
+        paginator = Paginator(products, PRODUCTS_PER_PAGE)
+        page = paginator.get_page(request.GET.get(PRODUCTS_PAGE_VAR))
+        return ProductsPage(request, page)
 
 
 @admin.register(LicensedProduct)
@@ -365,35 +524,50 @@ class LicensedProductAdmin(RegisterAdmin):
         "type_approval",
     ]
     list_filter = [
-        ("licence__province", admin.RelatedOnlyFieldListFilter),
+        ("licence__province", ProvinceFilter),
         "category",
         "licence__status",
     ]
     list_select_related = ["licence", "category", "type_approval"]
+    # In the model's order (the licences' order, then each licence's products), read off the
+    # licence list's index; no column sorts the million products otherwise.
+    sortable_by = []
     search_fields = ["product_name", "model_spec", "licence__number", "licence__manufacturer__name"]
     search_help_text = _("Search by product, model, licence number or manufacturer.")
     autocomplete_fields = ["licence", "type_approval"]
     form = LicensedProductForm
+
+    def register_cell(self, params):
+        if params.pop("licence__status__exact", None) != LicenceStatus.VALID:
+            return None
+        has_province, province_id = pop_integer(params, "licence__province__id__exact")
+        has_category, category_id = pop_integer(params, "category__id__exact")
+        if params:
+            return None
+        if (has_province and province_id is None) or (has_category and category_id is None):
+            return None
+        return "products", province_id, {"category_id": category_id} if has_category else None
 
 
 @admin.register(Announcement)
 class AnnouncementAdmin(RegisterAdmin):
     list_display = ["licence", "kind", "method", "method_detail", "published_on", "filed_on"]
     list_filter = [
-        ("licence__province", admin.RelatedOnlyFieldListFilter),
+        ("licence__province", ProvinceFilter),
         "kind",
         "method",
         ("filed_on", admin.EmptyFieldListFilter),
+        year_filter("published_on", _("year published")),
     ]
     list_select_related = ["licence"]
+    sortable_by = ["published_on"]
     search_fields = ["licence__number", "licence__manufacturer__name", "method_detail"]
     search_help_text = _("Search by licence number or manufacturer.")
     autocomplete_fields = ["licence"]
-    date_hierarchy = "published_on"
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ProvinceScopedAdminMixin, admin.ModelAdmin):
+class ImportBatchAdmin(RegisterListMixin, ProvinceScopedAdminMixin, admin.ModelAdmin):
     """The record of every licence-list import: read-only, in the same province scope."""
 
     list_display = [
@@ -405,12 +579,10 @@ class ImportBatchAdmin(ProvinceScopedAdminMixin, admin.ModelAdmin):
         "rows",
         "counts_summary",
     ]
-    list_filter = ["status", ("province", admin.RelatedOnlyFieldListFilter)]
+    list_filter = ["status", ("province", ProvinceFilter)]
     list_select_related = ["created_by", "province"]
     search_fields = ["file_name", "sha256"]
-    date_hierarchy = "created_at"
-    list_per_page = 50
-    show_full_result_count = False
+    date_hierarchy = "created_at"  # a few rows per upload: the hierarchy costs nothing here
     fields = [
         "file_name",
         "created_by",

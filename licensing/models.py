@@ -246,6 +246,12 @@ class Manufacturer(TimeStamped):
             ("export_manufacturer", _("Can export manufacturers")),
             ("import_manufacturer", _("Can import manufacturers")),
         ]
+        indexes = [
+            # The admin's list, in its order, nationally and in one province: a page is read
+            # off the index (licensing/admin.py). Search indexes: migration 0009.
+            models.Index(fields=["name"], name="manufacturer_name_idx"),
+            models.Index(fields=["province", "name"], name="manufacturer_prov_name_idx"),
+        ]
 
     def __str__(self):
         return self.name
@@ -318,6 +324,16 @@ class TypeApproval(TimeStamped):
         ordering = ["-approved_on", "certificate_number"]
         verbose_name = _("type approval")
         verbose_name_plural = _("type approvals")
+        indexes = [
+            # The admin's list, in its order, nationally and in one province.
+            models.Index(
+                fields=["-approved_on", "certificate_number"], name="typeapproval_approved_idx"
+            ),
+            models.Index(
+                fields=["province", "-approved_on", "certificate_number"],
+                name="typeapproval_prov_approved_idx",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.certificate_number} {self.product_name} {self.model_spec}"
@@ -426,6 +442,14 @@ class Licence(TimeStamped):
             models.Index(
                 fields=["province", "status", "number"], name="licence_prov_status_number_idx"
             ),
+            # The admin's list (licensing/admin.py), in its order, nationally and in one
+            # province; and its expiry filter. Search indexes: migration 0009.
+            models.Index(fields=["-issued_on", "number"], name="licence_issued_number_idx"),
+            models.Index(
+                fields=["province", "-issued_on", "number"], name="licence_prov_issued_number_idx"
+            ),
+            models.Index(fields=["expires_on"], name="licence_expires_idx"),
+            models.Index(fields=["issuing_level"], name="licence_level_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -530,6 +554,11 @@ class LicensedProduct(models.Model):
         ordering = ["licence", "category__sort_order", "product_name", "model_spec"]
         verbose_name = _("licensed product")
         verbose_name_plural = _("licensed products")
+        indexes = [
+            # Licences with a product of a category (the admin's category filter, an EXISTS),
+            # and products of a category, read from the index alone.
+            models.Index(fields=["category", "licence"], name="product_category_licence_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["licence", "category", "product_name", "model_spec"],
@@ -612,6 +641,10 @@ class Announcement(TimeStamped):
         ordering = ["-published_on"]
         verbose_name = _("announcement")
         verbose_name_plural = _("announcements")
+        indexes = [
+            # The admin's list in its order (the admin adds -id to make it total).
+            models.Index(fields=["-published_on", "-id"], name="announcement_published_idx"),
+        ]
 
     def __str__(self):
         return f"{self.licence} {self.get_kind_display()} {self.published_on}"
@@ -688,8 +721,77 @@ class RegisterCount(models.Model):
         return f"{self.province} {self.category or ''}".strip()
 
 
+class ExportJobStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to start")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ExportJobQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        """The user's own jobs: a file is only ever shown to whoever asked for it."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(created_by=user)
+
+
+def export_job_storage():
+    from verification.storage import private_storage
+
+    return private_storage
+
+
+class ExportJob(models.Model):
+    """A register export too large for one request, written by a process of its own.
+
+    It keeps what the request asked for (the list's filters as its query string, the format
+    and columns), so that the process reads the same rows the list showed, in the user's scope.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,  # a user's exports go with the user; purge removes the file
+        related_name="export_jobs",
+        verbose_name=_("created by"),
+    )
+    model = models.CharField(_("list"), max_length=50)  # the admin's model name, e.g. licence
+    resource = models.CharField(_("columns"), max_length=100)
+    fields = models.JSONField(_("fields"), default=list, blank=True)
+    query_string = models.TextField(_("filters"), blank=True)
+    file_format = models.CharField(_("format"), max_length=10)
+    language = models.CharField(_("language"), max_length=10)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ExportJobStatus.choices,
+        default=ExportJobStatus.PENDING,
+    )
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows written"), default=0)
+    file = models.FileField(_("file"), storage=export_job_storage, max_length=200, blank=True)
+    file_name = models.CharField(_("file name"), max_length=200)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Moved with every progress report: a running job that stops moving has died.
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("export job")
+        verbose_name_plural = _("export jobs")
+
+    def __str__(self):
+        return self.file_name
+
+
 __all__ = [
     "Announcement",
+    "ExportJob",
     "ImportBatch",
     "InstrumentCategory",
     "RegisterCount",

@@ -58,12 +58,21 @@ def post_export(client, model_name, format_class, export_items=None):
     return response
 
 
+def body(response) -> bytes:
+    """The file's bytes: exports are streamed (read once; kept for a second look)."""
+    if not hasattr(response, "_export_body"):
+        response._export_body = (
+            b"".join(response.streaming_content) if response.streaming else response.content
+        )
+    return response._export_body
+
+
 def xlsx_sheet(response):
     assert response["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     assert response["Content-Disposition"].endswith('.xlsx"')
-    return openpyxl.load_workbook(io.BytesIO(response.content)).active
+    return openpyxl.load_workbook(io.BytesIO(body(response))).active
 
 
 def xlsx_rows(response):
@@ -73,8 +82,8 @@ def xlsx_rows(response):
 def csv_rows(response):
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].endswith('.csv"')
-    assert response.content.startswith(b"\xef\xbb\xbf")  # BOM: Excel then reads UTF-8
-    text = response.content.decode("utf-8-sig")
+    assert body(response).startswith(b"\xef\xbb\xbf")  # BOM: Excel then reads UTF-8
+    text = body(response).decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
