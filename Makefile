@@ -7,7 +7,7 @@ PORT ?= 8000
 # Development runs with DEBUG on; tests and production with it off.
 DEV_ENV := DEBUG=true
 
-.PHONY: run test lint format migrate seed clean messages bench bench-reports
+.PHONY: run test lint format migrate seed clean messages bench bench-reports bench-scale bench-export loadtest
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (PYTHON=$(PYTHON)).")'
@@ -21,6 +21,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
 	@touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test,bench]"
+	@touch $@ $(VENV)/.installed $(VENV)/.installed-test
 
 migrate: $(VENV)/.installed
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
@@ -61,6 +65,26 @@ bench: $(VENV)/.installed-test
 # BENCH_ARGS="--products 20000" for a quick run (its own database), "--rebuild" to build again.
 bench-reports: $(VENV)/.installed-test
 	SECRET_KEY=bench-only-not-a-secret $(BIN)/python bench/reports_bench.py $(BENCH_ARGS)
+
+# Admin screens and exports at national scale (issue 9): on the same register, each list, search,
+# filter, change, return and review page timed as a reviewer or a 浙江 clerk (median, queries,
+# bytes, status), and 浙江's exports in processes of their own (seconds, peak memory). Half an
+# hour when the pages take seconds. BENCH_ARGS="--save after --compare before" for the table of
+# the README; "--only licences,export_csv" for some; "--code-root DIR" to time another tree.
+bench-scale: $(VENV)/.installed-test
+	SECRET_KEY=bench-only-not-a-secret $(BIN)/python bench/scale_bench.py $(BENCH_ARGS)
+
+# Exports at national scale (issue 9): on a copy of that register (licences_bench_export, made
+# once from licences_bench), 浙江's exports and the reviewer's national export as a background
+# job, each in a process of its own: status, seconds, peak memory, queries. About 3 minutes.
+bench-export: $(VENV)/.installed-test
+	SECRET_KEY=bench-only-not-a-secret $(BIN)/python bench/export_bench.py $(BENCH_ARGS)
+
+# Load test (issue 9): gunicorn (3 workers, production settings) on the register and locust,
+# headless: 20 signed-in users, half reviewers, half 浙江 clerks, for 60 s over those screens;
+# prints requests/s, p50, p95, p99 and failures. About 2 minutes. BENCH_ARGS="--save NAME" too.
+loadtest: $(VENV)/.installed-bench
+	SECRET_KEY=bench-only-not-a-secret $(BIN)/python bench/loadtest_run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles test-artifacts

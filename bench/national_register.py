@@ -55,6 +55,10 @@ NOTICE_2016 = "质检量函〔2016〕27号"
 # Who the benchmarks log in as (created by the build; unusable passwords: force_login only).
 REVIEWER_USERNAME = "bench_reviewer"
 ZHEJIANG_USERNAME = "bench_zhejiang"
+# 浙江's licence with many products (ensure_big_licence): its number is outside the generator's
+# (浙江's run from 浙制33000001号 to about 浙制33042000号).
+BIG_LICENCE_NUMBER = "浙制33990150号"
+BIG_LICENCE_PRODUCTS = 150
 
 # The environment of every Django process of the benchmark: production settings (DEBUG on
 # would keep every query in memory), no HTTPS redirect for the test client.
@@ -465,8 +469,9 @@ def _connect(url: str, database: str | None = None):
     return psycopg.connect(_libpq(url, database), autocommit=True)
 
 
-def django_env(url: str) -> dict:
-    env = {**os.environ, **DJANGO_ENV, "DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+def django_env(url: str, root: Path = ROOT) -> dict:
+    """The environment of a Django process on `url` running the code of the tree at `root`."""
+    env = {**os.environ, **DJANGO_ENV, "DATABASE_URL": url, "PYTHONPATH": str(root)}
     return env
 
 
@@ -541,12 +546,13 @@ def _recreate_database(url: str, meta: dict | None) -> None:
         )
 
 
-def migrate(url: str) -> float:
+def migrate(url: str, root: Path = ROOT) -> float:
+    """`manage.py migrate` of the tree at `root` (another tree: a benchmark of older code)."""
     started = time.perf_counter()
     subprocess.run(  # noqa: S603 (this interpreter, fixed arguments)
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput", "-v", "0"],
-        env=django_env(url),
-        cwd=ROOT,
+        [sys.executable, str(root / "manage.py"), "migrate", "--noinput", "-v", "0"],
+        env=django_env(url, root),
+        cwd=root,
         check=True,
     )
     return time.perf_counter() - started
@@ -616,6 +622,49 @@ def ensure_users() -> dict:
             user.groups.set([Group.objects.get(name=role)])
         users[username] = user
     return users
+
+
+def ensure_big_licence():
+    """浙江's licence of BIG_LICENCE_PRODUCTS products (generated ones list 1 to 5), found by its
+    number and created once: the change page's worst case."""
+    from django.db import transaction
+
+    from licensing.models import InstrumentCategory, Licence, LicensedProduct, Manufacturer
+    from licensing.statistics import register_counts_refresh
+
+    licence = Licence.objects.filter(number=BIG_LICENCE_NUMBER).first()
+    if licence is not None:
+        return licence
+    _, category_codes = reference_data()
+    categories = InstrumentCategory.objects.in_bulk(field_name="code")
+    manufacturer = Manufacturer.objects.filter(province__code="33").order_by("credit_code").first()
+    with transaction.atomic():
+        licence = Licence.objects.create(
+            number=BIG_LICENCE_NUMBER,
+            manufacturer=manufacturer,
+            province=manufacturer.province,
+            issuing_authority=f"{manufacturer.province.name}质量技术监督局",
+            accepted_on=date(2016, 3, 1),
+            issued_on=date(2016, 3, 18),
+            expires_on=date(2019, 3, 17),
+        )
+        products = []
+        for index in range(BIG_LICENCE_PRODUCTS):
+            category = index % len(PRODUCTS)
+            name, names, classes, measuring_range = PRODUCTS[category]
+            products.append(
+                LicensedProduct(
+                    licence=licence,
+                    category=categories[category_codes[name]],
+                    product_name=names[index // len(PRODUCTS) % len(names)],
+                    model_spec=f"{MODEL_PREFIXES[category][index % 3]}{index + 100}",
+                    accuracy_class=classes[index % len(classes)],
+                    measuring_range=measuring_range,
+                )
+            )
+        LicensedProduct.objects.bulk_create(products)
+        register_counts_refresh(province_ids={licence.province_id})
+    return licence
 
 
 # The 2016 campaign's returns of the units verification/demo.py leaves alone, in states cycling
@@ -930,7 +979,7 @@ def print_build(figures: dict, products: int) -> None:
     print(
         line.format(
             "code",
-            _pad("unit", 16),
+            pad("unit", 16),
             "files",
             "rows",
             "seconds",
@@ -946,7 +995,7 @@ def print_build(figures: dict, products: int) -> None:
         print(
             line.format(
                 code,
-                _pad(provinces[code][0], 16),
+                pad(provinces[code][0], 16),
                 entry["files"],
                 f"{entry['rows']:,}",
                 f"{entry['seconds']:.1f}",
@@ -966,7 +1015,7 @@ def print_build(figures: dict, products: int) -> None:
     seconds = sum(entry["seconds"] for entry in per_province.values())
     print(
         line.format(
-            "", _pad("all", 16), len(figures["imports"]), f"{rows:,}", f"{seconds:.1f}",
+            "", pad("all", 16), len(figures["imports"]), f"{rows:,}", f"{seconds:.1f}",
             f"{rows / seconds:,.0f}", f"{total['manufacturers']:,}", f"{total['licences']:,}",
             f"{total['products']:,}",
         )
@@ -987,7 +1036,7 @@ def print_build(figures: dict, products: int) -> None:
     )
 
 
-def _pad(text: str, width: int) -> str:
+def pad(text: str, width: int) -> str:
     """`text` padded to `width` terminal columns (CJK characters take two)."""
     import unicodedata
 

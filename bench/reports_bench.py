@@ -102,7 +102,7 @@ def _why_not(error: Exception) -> str:
     return "not available yet"
 
 
-def _fetch(client, url: str):
+def fetch(client, url: str):
     response = client.get(url)
     if getattr(response, "streaming", False):
         body = b"".join(response.streaming_content)
@@ -111,7 +111,7 @@ def _fetch(client, url: str):
     return response, body
 
 
-def _timed(client, url: str, runs: int, cold: bool) -> list[float]:
+def timed(client, url: str, runs: int, cold: bool) -> list[float]:
     """`runs` server-side times in ms; `cold`: the cache emptied (untimed) before each."""
     from django.core.cache import cache
 
@@ -120,19 +120,15 @@ def _timed(client, url: str, runs: int, cold: bool) -> list[float]:
         if cold:
             cache.clear()
         started = time.perf_counter()
-        _fetch(client, url)
+        fetch(client, url)
         times.append((time.perf_counter() - started) * 1000)
     return times
 
 
-def time_pages(runs: int) -> None:
-    """Time PAGES and REFERENCE_PAGES in this process (Django set up on the register)."""
+def use_test_client_settings() -> None:
+    """Settings for Django's test client in a process on the register's production settings."""
     from django.conf import settings
-    from django.core.cache import cache
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext, override_settings
-    from django.urls import NoReverseMatch
+    from django.test.utils import override_settings
 
     # The test client's host; plain static storage (the manifest needs collectstatic, which
     # would write into the tree; a lookup in it costs a dictionary access either way).
@@ -146,15 +142,32 @@ def time_pages(runs: int) -> None:
     # WhiteNoise would warn that STATIC_ROOT does not exist: it serves nothing here anyway.
     warnings.filterwarnings("ignore", message="No directory at")
 
+
+def persona_clients(**client_options) -> dict:
+    """A test client per persona (reviewer, zhejiang, anonymous), signed in."""
+    from django.test import Client
+
     users = national_register.ensure_users()
-    context = page_context()
-    clients = {"anonymous": Client()}
+    clients = {"anonymous": Client(**client_options)}
     for persona, username in (
         ("reviewer", national_register.REVIEWER_USERNAME),
         ("zhejiang", national_register.ZHEJIANG_USERNAME),
     ):
-        clients[persona] = Client()
+        clients[persona] = Client(**client_options)
         clients[persona].force_login(users[username])
+    return clients
+
+
+def time_pages(runs: int) -> None:
+    """Time PAGES and REFERENCE_PAGES in this process (Django set up on the register)."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import NoReverseMatch
+
+    use_test_client_settings()
+    clients = persona_clients()
+    context = page_context()
 
     meta = national_register.register_meta(_database_url())
     counts = (meta or {}).get("figures", {}).get("counts", {}).get("provinces", {})
@@ -188,15 +201,15 @@ def time_pages(runs: int) -> None:
             try:
                 cache.clear()
                 with CaptureQueriesContext(connection) as queries:
-                    response, body = _fetch(client, url)
+                    response, body = fetch(client, url)
                 # Now: each request's start empties the connection's query log.
                 count = len(queries)
                 if response.status_code != 200:
                     status = f"HTTP {response.status_code} {url}"
                     print(line.format(label, persona, "", "", "", count, f"{len(body):,}", status))
                     continue
-                cold = _timed(client, url, runs, cold=True)
-                cached = _timed(client, url, runs, cold=False)
+                cold = timed(client, url, runs, cold=True)
+                cached = timed(client, url, runs, cold=False)
             except Exception as error:  # noqa: BLE001 (a benchmark reports and goes on)
                 print(line.format(label, persona, "", "", "", "", "", f"error: {error!r}"[:200]))
                 continue
