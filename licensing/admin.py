@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Exists, OuterRef
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from licensing.admin_lists import (
     ProductCategoryFilter,
     ProvinceFilter,
     RegisterListMixin,
+    count_for_rows,
     pop_integer,
     year_filter,
 )
@@ -219,15 +220,7 @@ class ManufacturerAdmin(ScopedImportMixin, ExportableRegisterAdmin):
     ]
 
     def annotate_page(self, request, rows):
-        totals = dict(
-            Licence.objects.filter(manufacturer__in=rows)
-            .order_by()
-            .values_list("manufacturer")
-            .annotate(total=Count("pk"))
-        )
-        for row in rows:
-            row.licence_total = totals.get(row.pk, 0)
-        return rows
+        return count_for_rows(rows, Licence.objects.all(), "manufacturer", "licence_total")
 
     def register_cell(self, params):
         category = params.pop(LicensedInFilter.parameter_name, None)
@@ -450,15 +443,7 @@ class LicenceAdmin(LicenceListImportMixin, ExportableRegisterAdmin):
         return super().lookup_allowed(lookup, value, request)
 
     def annotate_page(self, request, rows):
-        totals = dict(
-            LicensedProduct.objects.filter(licence__in=rows)
-            .order_by()
-            .values_list("licence")
-            .annotate(total=Count("pk"))
-        )
-        for row in rows:
-            row.product_total = totals.get(row.pk, 0)
-        return rows
+        return count_for_rows(rows, LicensedProduct.objects.all(), "licence", "product_total")
 
     def register_cell(self, params):
         status = params.pop("status__exact", None)
