@@ -29,6 +29,19 @@ class User(AbstractUser):
     province_lookup = "province"
     objects = ScopedUserManager()
 
+    def get_full_name(self):
+        """The name as Chinese writes it: family name, then given name, with no space."""
+        return f"{self.last_name}{self.first_name}".strip()
+
+    def get_short_name(self):
+        # The admin's header greets the user by this: the full name, as a colleague would.
+        return self.get_full_name()
+
+    def __str__(self):
+        # Pages, lists and e-mails name people by their real name; an account without one
+        # by its user name.
+        return self.get_full_name() or self.get_username()
+
     class Meta(AbstractUser.Meta):
         verbose_name = _("user")
         verbose_name_plural = _("users")

@@ -103,6 +103,11 @@ class ProvinceScopedAdminMixin(ProvinceScopedMixin):
         # simple_history falls back to the last historical row of an object the queryset
         # does not contain, which would show another province's history.
         self._require_visible(request, object_id)
+        if not request.user.is_superuser:
+            # The 修改人 column links each name to that user's admin page, which only national
+            # superusers may open for every user: to anyone else the link would answer 403 or
+            # 404. An empty URL name leaves the name as plain text (the template's {% url … as %}).
+            extra_context = {**(extra_context or {}), "admin_user_view": ""}
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):

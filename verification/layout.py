@@ -179,7 +179,9 @@ def attachment2_headings() -> list[str]:
 
 
 def field_label(name: str) -> str:
-    return capfirst(str(ProvincialReturn._meta.get_field(name).verbose_name))
+    # Lazy (capfirst keeps it so): SUMMARY_COLUMNS is built when the module is imported, before
+    # any request has chosen the language.
+    return capfirst(ProvincialReturn._meta.get_field(name).verbose_name)
 
 
 # The written summary's four parts: each a one-field "column" with the field's own label.
