@@ -729,7 +729,7 @@ def seed_returns(reviewer) -> dict:
     from accounts.roles import PROVINCIAL_ADMIN
     from licensing.models import Province
     from verification import demo
-    from verification.factories import complete_answers
+    from verification.factories import attach_scan, complete_answers
     from verification.findings import compute_findings, count_by_rule
     from verification.models import Campaign, ProvincialReturn
     from verification.services import (
@@ -801,6 +801,8 @@ def seed_returns(reviewer) -> dict:
                     answers = REVISION
                 return_save_draft(provincial_return=provincial_return, by=user, data=answers, at=at)
             elif action == "submit":
+                if not provincial_return.attachments.current().exists():
+                    attach_scan(provincial_return, by=user, at=at)  # submitting needs the scan
                 return_submit(
                     provincial_return=provincial_return,
                     by=user,

@@ -51,6 +51,14 @@ class StatusRow:
     submissions: int
     findings_total: int | None  # problems counted at the last submission; None if never submitted
     findings_counts: dict[str, int] | None
+    # Filled in by the status list (verification.selectors.register_sizes, last_reminders).
+    register: dict | None = None  # the unit's register size now; None: no register data
+    reminded_at: datetime | None = None  # the last reminder sent to the unit
+
+    @property
+    def remindable(self) -> bool:
+        """Not started, or not submitted by the deadline (verification.services.campaign_remind)."""
+        return self.status == NOT_STARTED or self.lateness == Lateness.OVERDUE
 
 
 def deadline_passed(campaign: Campaign, now: datetime | None = None) -> bool:

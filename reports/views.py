@@ -34,6 +34,7 @@ from reports.selectors import (
     status_totals,
 )
 from verification.models import Campaign, ReturnStatus
+from verification.selectors import last_reminders, register_sizes
 from verification.services import DEADLINE_ZONE
 from verification.views import page_context, require_reviewer
 
@@ -48,6 +49,12 @@ def status_list(request, campaign_pk: int):
     require_reviewer(request.user)
     campaign = get_object_or_404(Campaign, pk=campaign_pk)
     rows = status_rows(campaign=campaign, user=request.user)
+    # Each unit's register size (one query) and last reminder (one query).
+    sizes = register_sizes(row.province.pk for row in rows)
+    reminders = last_reminders(campaign=campaign)
+    for row in rows:
+        row.register = sizes.get(row.province.pk)
+        row.reminded_at = reminders.get(row.province.pk)
     totals = status_totals(rows)
     status = request.GET.get("status", "")
     lateness = request.GET.get("lateness", "")
@@ -86,6 +93,7 @@ def status_list(request, campaign_pk: int):
             for key, label in LATENESS_LABELS.items()
         ],
         filtered=bool(status or lateness),
+        remindable=[row for row in rows if row.remindable],
     )
     return TemplateResponse(request, "reports/status_list.html", context)
 

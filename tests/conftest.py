@@ -29,8 +29,10 @@ def _english_outside_requests():
 
 
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Uploaded attachments (a return's stamped scan) go to the test's own folder.
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     # The manifest storage needs collectstatic first; tests serve static files from the finders.
     settings.STORAGES = {
         **settings.STORAGES,

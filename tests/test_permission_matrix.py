@@ -16,7 +16,7 @@ from licensing.models import (
 from tests.dbstate import Writes, rows_outside_province
 from tests.htmlforms import post_form
 from tests.licensing.import_files import licence_rows, with_expiry_before_issue, xlsx
-from verification.models import Campaign, ProvincialReturn
+from verification.models import Campaign, ProvincialReturn, ReturnEvent
 
 PERSONAS = ["anonymous", "shandong_admin", "zhejiang_clerk", "reviewer"]
 
@@ -431,7 +431,8 @@ review    33     login      404             404             403             200
 download  37     login      200             200             404             200
 download  33     login      404             404             200             200
 """
-# POSTs, on a draft (send_back and accept: on a submitted return). 302 is done (or, for a
+# POSTs, on a draft (send_back and accept: on a submitted return; reopen: on an accepted one;
+# remind: both units, whose drafts are past the 2016 deadline). 302 is done (or, for a
 # workflow refusal, explained on the page it redirects to).
 VERIFICATION_ACTIONS = """
 action             owner  anonymous  shandong_admin  shandong_clerk  zhejiang_clerk  reviewer
@@ -445,6 +446,8 @@ administrator_add  37     login      302             302             404        
 administrator_add  33     login      404             404             302             403
 send_back          37     login      403             403             404             302
 accept             37     login      403             403             404             302
+reopen             37     login      403             403             404             302
+remind             -      login      403             403             403             302
 start              -      login      302             302             302             403
 """
 SCAN = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -527,13 +530,17 @@ def test_verification_actions(
 
     campaign = Campaign.objects.get(notice_number="质检量函〔2016〕27号")
     provincial_return = verification_world["returns"].get(owner)
-    if action in ("send_back", "accept"):
+    if action in ("send_back", "accept", "reopen"):
         return_save_draft(
             provincial_return=provincial_return,
             by=shandong_admin,
             data=complete_answers(provincial_return.province),
         )
         return_submit(provincial_return=provincial_return, by=shandong_admin, attest=True)
+    if action == "reopen":
+        from verification.services import return_accept
+
+        return_accept(provincial_return=provincial_return, by=reviewer)
     version = {"expected_version": provincial_return.version} if provincial_return else {}
     answers = {}
     if action in ("save", "submit"):
@@ -563,10 +570,15 @@ def test_verification_actions(
         "administrator_add": ("administrator_add", administrator),
         "send_back": ("review_send_back", {**version, "comment": "请修改。"}),
         "accept": ("review_accept", version),
+        "reopen": ("review_reopen", {**version, "reason": "数据有误，重新审核。"}),
+        "remind": (
+            "campaign_remind",
+            {"province": [str(r.province_id) for r in verification_world["returns"].values()]},
+        ),
         "start": ("campaign_start", {}),
     }
     name, data = requests[action]
-    if action == "start":
+    if action in ("start", "remind"):
         args = [campaign.pk]
     elif action == "attachment_remove":
         args = [provincial_return.pk, verification_world["attachments"][owner].pk]
@@ -577,6 +589,11 @@ def test_verification_actions(
     _assert_verification_outcome(response, expected, (action, owner, persona))
     if expected != "302":
         assert writes.all() == set(), (action, owner, persona)
+        return
+    if action == "remind":
+        # A national action: one reminder recorded per unit, nothing else.
+        assert {row[0] for row in writes.all()} == {"verification.returnevent"}, writes.all()
+        assert ReturnEvent.objects.filter(action="reminded").count() == 2
         return
     # Done: only rows of the province whose return it is (the role's own, for "start").
     province = (
@@ -632,6 +649,8 @@ def _read_matrix_cases() -> set[tuple[str, str]]:
         "administrator_add": "verification:administrator_add",
         "send_back": "verification:review_send_back",
         "accept": "verification:review_accept",
+        "reopen": "verification:review_reopen",
+        "remind": "verification:campaign_remind",
         "start": "verification:campaign_start",
     }
     covered = {(pages[name], "GET") for name, *_rest in _verification_cases(VERIFICATION_PAGES)}

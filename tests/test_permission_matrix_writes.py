@@ -1034,6 +1034,8 @@ VERIFICATION_REFUSED_METHOD = {
     "verification:return_review": "POST",
     "verification:review_send_back": "GET",
     "verification:review_accept": "GET",
+    "verification:review_reopen": "GET",
+    "verification:campaign_remind": "GET",
     "verification:attachment_download": "POST",
 }
 VERIFICATION_METHOD_CASES = [
@@ -1053,6 +1055,7 @@ def test_verification_url_refuses_the_other_method(client, request, matrix, case
         "verification:index": [],
         "verification:campaign_start": [provincial_return.campaign_id],
         "reports:status_list": [provincial_return.campaign_id],
+        "verification:campaign_remind": [provincial_return.campaign_id],
         "verification:attachment_remove": [provincial_return.pk, 1],
         "verification:attachment_download": [provincial_return.pk, 1],
     }.get(case.url, [provincial_return.pk])

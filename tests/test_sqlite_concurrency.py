@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from accounts.roles import REVIEWER
 from tests.conftest import make_user
-from verification.factories import complete_answers, make_administrator
+from verification.factories import attach_scan, complete_answers, make_administrator
 from verification.models import Campaign, ProvincialReturn, ReturnStatus
 from verification.services import (
     ConcurrentChange,
@@ -51,6 +51,7 @@ def submitted(shandong, shandong_admin):
     return_save_draft(
         provincial_return=provincial_return, by=shandong_admin, data=complete_answers(shandong)
     )
+    attach_scan(provincial_return, by=shandong_admin)
     return_submit(provincial_return=provincial_return, by=shandong_admin, attest=True)
     return provincial_return
 

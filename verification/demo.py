@@ -16,8 +16,7 @@ from django.contrib.auth.models import Group
 
 from accounts.roles import PROVINCIAL_ADMIN
 from licensing.models import IssuingLevel, Province
-from verification.factories import complete_answers
-from verification.findings import compute_findings, count_by_rule
+from verification.factories import attach_scan, complete_answers
 from verification.models import (
     AnnouncementMethod,
     Campaign,
@@ -295,14 +294,15 @@ def seed_returns(*, administrators: dict, editors: dict, reviewer) -> tuple[int,
                     at=at,
                 )
             elif action == "submit":
-                findings = compute_findings(province=province, campaign=campaign)
-                return_submit(
-                    provincial_return=provincial_return,
-                    by=submitter,
-                    attest=True,
-                    findings_counts=count_by_rule(findings),
-                    at=at,
-                )
+                if not provincial_return.attachments.current().exists():
+                    attach_scan(
+                        provincial_return,
+                        by=editor,
+                        name=f"{province.name}核查总结（盖章）.pdf",
+                        at=at,
+                    )
+                # The service counts the register's findings and keeps them with the submission.
+                return_submit(provincial_return=provincial_return, by=submitter, attest=True, at=at)
             elif action == "send_back":
                 return_send_back(provincial_return=provincial_return, by=reviewer, at=at, **details)
             elif action == "accept":

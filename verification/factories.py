@@ -47,3 +47,21 @@ def make_administrator(
     return SystemAdministrator.objects.create(
         province=province, created_by=by, effective_from=effective_from, **defaults
     )
+
+
+# The smallest file the attachment check accepts as a PDF: the demo's and the tests' "scan".
+SCAN_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def attach_scan(provincial_return, *, by, name: str = "盖章扫描件.pdf", at=None):
+    """Attach a stamped scan (a tiny PDF) to an editable return, as the province would."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from verification.services import return_attachment_add
+
+    return return_attachment_add(
+        provincial_return=provincial_return,
+        by=by,
+        file=SimpleUploadedFile(name, SCAN_PDF, content_type="application/pdf"),
+        at=at,
+    )

@@ -177,3 +177,29 @@ class ReviewForm(forms.Form):
             if text:
                 comments[name] = text
         return comments
+
+
+class ReopenForm(VersionForm):
+    """Reopening an accepted return: the reason is recorded and sent to the province."""
+
+    reason = forms.CharField(
+        label=_("Reason for reopening"),
+        required=False,  # the service refuses an empty reason, with its own message
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Sent to the province with the reopened return."),
+    )
+
+
+class RemindForm(forms.Form):
+    """The units ticked on the status list, by province id."""
+
+    province = forms.TypedMultipleChoiceField(
+        label=_("Reporting units"),
+        coerce=int,
+        required=False,  # the service says that at least one is needed
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any number: the service checks each against the units a reminder may go to.
+        self.fields["province"].valid_value = lambda value: str(value).isdigit()

@@ -334,6 +334,8 @@ class ReturnEventAction(models.TextChoices):
     SUBMITTED = "submitted", pgettext_lazy("return event", "Submitted")
     RETURNED = "returned", pgettext_lazy("return event", "Returned for revision")
     ACCEPTED = "accepted", pgettext_lazy("return event", "Accepted")
+    REOPENED = "reopened", pgettext_lazy("return event", "Reopened")
+    REMINDED = "reminded", pgettext_lazy("return event", "Reminder sent")
 
 
 class ReturnEventQuerySet(ProvinceScopedQuerySet):
@@ -341,11 +343,23 @@ class ReturnEventQuerySet(ProvinceScopedQuerySet):
 
 
 class ReturnEvent(models.Model):
-    """Who did what to a return and when: the workflow's audit log."""
+    """Who did what to a return and when: the workflow's audit log.
 
+    A reminder may go to a unit that has not started its return: such an event names the
+    campaign and the province, and no return.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, related_name="+", verbose_name=_("campaign")
+    )
+    province = models.ForeignKey(
+        Province, on_delete=models.PROTECT, related_name="+", verbose_name=_("province")
+    )
     provincial_return = models.ForeignKey(
         ProvincialReturn,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="events",
         verbose_name=_("provincial return"),
     )
@@ -372,17 +386,24 @@ class ReturnEvent(models.Model):
     )
     changed_fields = models.JSONField(_("changed fields"), default=list, blank=True)
 
-    province_lookup = "provincial_return__province"
+    province_lookup = "province"
     objects = ReturnEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["provincial_return", "at", "pk"]
+        ordering = ["campaign", "province", "at", "pk"]
         get_latest_by = ["at", "pk"]
         verbose_name = _("return event")
         verbose_name_plural = _("return events")
+        indexes = [
+            models.Index(
+                fields=["campaign", "action", "province"], name="returnevent_campaign_action"
+            )
+        ]
 
     def __str__(self):
-        return f"{self.provincial_return} {self.get_action_display()} {self.at:%Y-%m-%d %H:%M}"
+        subject = self.provincial_return or f"{self.province} · {self.campaign.notice_number}"
+        # Beijing time, as every page shows it (the stored value is UTC).
+        return f"{subject} {self.get_action_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 class ReturnSnapshot(models.Model):

@@ -30,6 +30,11 @@ def _addresses(users) -> list[str]:
     )
 
 
+def absolute_url(path: str) -> str:
+    """The link a mail client can follow: SITE_URL and the path."""
+    return f"{settings.SITE_URL}{path}"
+
+
 def _context(provincial_return) -> dict:
     campaign = provincial_return.campaign
     return {
@@ -37,7 +42,7 @@ def _context(provincial_return) -> dict:
         "notice": campaign.notice_number,
         "title": campaign.title,
         "deadline": campaign.return_deadline.isoformat(),
-        "link": provincial_return.get_absolute_url(),
+        "link": absolute_url(provincial_return.get_absolute_url()),
     }
 
 
@@ -114,3 +119,69 @@ def notify_accepted(provincial_return, *, event) -> int:
         ]
         subject = gettext("The return of %(province)s for %(notice)s was accepted") % context
         return _send(province_admin_addresses(provincial_return.province), subject, lines)
+
+
+def notify_reopened(provincial_return, *, event) -> int:
+    """Tell the province's system administrators that an accepted return was reopened."""
+    with translation.override(settings.LANGUAGE_CODE):
+        context = _context(provincial_return)
+        lines = [
+            gettext(
+                "The Metrology Department has reopened the accepted return of %(province)s for "
+                "the campaign %(notice)s (%(title)s)."
+            )
+            % context,
+            gettext("Reason: %(reason)s") % {"reason": event.comment},
+            gettext("Revise and resubmit the return: %(link)s") % context,
+        ]
+        subject = gettext("The return of %(province)s for %(notice)s was reopened") % context
+        return _send(province_admin_addresses(provincial_return.province), subject, lines)
+
+
+def unit_addresses(province) -> list[str]:
+    """Who a reminder goes to: the unit's current Attachment 2 and its provincial administrators."""
+    from verification.models import SystemAdministrator
+
+    addresses = set(province_admin_addresses(province))
+    current = SystemAdministrator.objects.in_province(province).current()
+    if current is not None and current.email:
+        addresses.add(current.email)
+    return sorted(addresses)
+
+
+def notify_reminders(campaign, units) -> int:
+    """Remind each unit (verification.services.RemindableUnit) to start or submit its return."""
+    sent = 0
+    with translation.override(settings.LANGUAGE_CODE):
+        for unit in units:
+            context = {
+                "province": unit.province.name,
+                "notice": campaign.notice_number,
+                "title": campaign.title,
+                "deadline": campaign.return_deadline.isoformat(),
+            }
+            if unit.provincial_return is None:
+                first = gettext(
+                    "%(province)s has not started its return for the campaign %(notice)s "
+                    "(%(title)s), due by %(deadline)s."
+                )
+            else:
+                first = gettext(
+                    "%(province)s has not submitted its return for the campaign %(notice)s "
+                    "(%(title)s), which was due by %(deadline)s."
+                )
+            lines = [
+                first % context,
+                gettext(
+                    "Please complete the return and submit it with the stamped scan as soon as "
+                    "possible."
+                ),
+            ]
+            if unit.provincial_return is not None:
+                lines.append(
+                    gettext("The return: %(link)s")
+                    % {"link": absolute_url(unit.provincial_return.get_absolute_url())}
+                )
+            subject = gettext("Reminder: the return of %(province)s for %(notice)s") % context
+            sent += _send(unit_addresses(unit.province), subject, lines)
+    return sent

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import chinese_calendar
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
+from django.db.models import Max
 from django.urls import reverse
 
 from licensing.models import (
@@ -42,6 +43,8 @@ from verification.findings import (
 from verification.models import (
     Campaign,
     ProvincialReturn,
+    ReturnEvent,
+    ReturnEventAction,
     ReturnStatus,
 )
 
@@ -162,6 +165,76 @@ def live_findings(*, campaign, changed_at: dict[int, datetime]) -> dict[int, dic
     }
     found = cache.get_many(list(keys)) if keys else {}
     return {keys[key]: counts for key, counts in found.items()}
+
+
+# The size of a register with no RegisterCount row: nothing has been loaded.
+EMPTY_REGISTER = {
+    "licences": 0,
+    "valid_licences": 0,
+    "manufacturers": 0,
+    "products": 0,
+    "changed_at": None,
+}
+
+
+def register_sizes(province_ids) -> dict[int, dict]:
+    """Each province's register size (RegisterCount's totals) by province id: one query.
+
+    A province without a row has no register yet; callers use EMPTY_REGISTER for it.
+    """
+    rows = RegisterCount.objects.filter(province_id__in=list(province_ids), category=None).values(
+        "province_id", "licences", "valid_licences", "manufacturers", "products", "changed_at"
+    )
+    return {
+        row.pop("province_id"): {
+            **row,
+            "changed_at": row["changed_at"].isoformat() if row["changed_at"] else None,
+        }
+        for row in rows
+    }
+
+
+def register_is_empty(size: dict | None) -> bool:
+    return not size or not size.get("licences")
+
+
+@dataclass
+class CommentEntry:
+    """One comment of a reviewer on one item, in one round of sending back."""
+
+    text: str
+    by: str  # the reviewer's real name, else the user name
+    at: datetime
+    round: int  # 1 for the first send-back
+
+
+def comment_threads(provincial_return: ProvincialReturn) -> dict[str, list[CommentEntry]]:
+    """Every round's comments on each item (field name, "administrator", "attachments"),
+    oldest first: one query."""
+    threads = defaultdict(list)
+    events = (
+        provincial_return.events.filter(action=ReturnEventAction.RETURNED)
+        .select_related("by")
+        .order_by("at", "pk")
+    )
+    for number, event in enumerate(events, start=1):
+        by = event.by.get_full_name() or event.by.get_username()
+        for name, text in (event.field_comments or {}).items():
+            threads[name].append(CommentEntry(text=text, by=by, at=event.at, round=number))
+    return dict(threads)
+
+
+def last_reminders(*, campaign, province_ids=None) -> dict[int, datetime]:
+    """When each unit was last reminded in `campaign`, by province id: one query."""
+    rows = ReturnEvent.objects.filter(campaign=campaign, action=ReturnEventAction.REMINDED)
+    if province_ids is not None:
+        rows = rows.filter(province_id__in=list(province_ids))
+    return dict(
+        rows.order_by()
+        .values("province_id")
+        .annotate(last=Max("at"))
+        .values_list("province_id", "last")
+    )
 
 
 def register_facts(*, provincial_return: ProvincialReturn) -> RegisterFacts:

@@ -54,6 +54,7 @@ from verification.models import (
     SystemAdministrator,
     attachment_name,
 )
+from verification.selectors import EMPTY_REGISTER, register_facts, register_sizes
 
 # Deadlines are days in China: "by 2016-10-31" ends at midnight Beijing time.
 DEADLINE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -217,6 +218,8 @@ def _expected(provincial_return, expected_version: int | None) -> int:
 def _event(provincial_return, *, action, by, at, from_status="", **fields) -> ReturnEvent:
     return ReturnEvent.objects.create(
         provincial_return=provincial_return,
+        campaign_id=provincial_return.campaign_id,
+        province_id=provincial_return.province_id,
         action=action,
         from_status=from_status,
         to_status=provincial_return.status,
@@ -509,6 +512,16 @@ def return_submission_problems(provincial_return: ProvincialReturn) -> dict[str,
     except ValidationError as error:
         for name, errors in error.error_dict.items():
             problems.setdefault(name, []).extend(errors)
+    if not provincial_return.attachments.current().exists():
+        # The notice asks for the return with the bureau's official seal (加盖公章).
+        add(
+            ATTACHMENTS_KEY,
+            _(
+                "Attach the scan of the return bearing the bureau's official seal (PDF, JPEG "
+                "or PNG) before submitting."
+            ),
+            "scan_missing",
+        )
     if provincial_return.current_administrator() is None:
         add(
             NON_FIELD_ERRORS,
@@ -536,9 +549,13 @@ def _administrator_data(administrator) -> dict | None:
 
 
 def snapshot_data(
-    provincial_return: ProvincialReturn, *, findings_counts: Mapping[str, int] | None = None
+    provincial_return: ProvincialReturn,
+    *,
+    findings_counts: Mapping[str, int] | None = None,
+    register: Mapping[str, Any] | None = None,
 ) -> dict:
-    """The return as submitted: answers, Attachment 2, current attachments, findings' counts."""
+    """The return as submitted: answers, Attachment 2, current attachments, findings' counts,
+    and the size of the register they were counted in."""
     attachments = provincial_return.attachments.current().order_by("uploaded_at", "pk")
     return {
         "answers": {name: getattr(provincial_return, name) for name in ANSWER_FIELDS},
@@ -553,6 +570,7 @@ def snapshot_data(
             for attachment in attachments
         ],
         "findings": dict(findings_counts) if findings_counts is not None else None,
+        "register": dict(register) if register is not None else None,
     }
 
 
@@ -568,8 +586,10 @@ def return_submit(
 ) -> ReturnSnapshot:
     """Submit (or resubmit) the return and freeze what was submitted in a ReturnSnapshot.
 
-    Only the province's system administrator submits, attesting the content. Pass the
-    findings' counts per rule (verification.findings) to keep them in the snapshot.
+    Only the province's system administrator submits, attesting the content. The snapshot keeps
+    the answers, Attachment 2, the attachments, and the register's findings counted per rule
+    here (register_facts) with the register's size; `findings_counts` is for bulk loaders that
+    have counted them already (the demo, the benchmarks).
     Raises ValidationError listing everything still missing (see return_submission_problems).
     """
     expected = _expected(provincial_return, expected_version)
@@ -593,6 +613,9 @@ def return_submit(
     if problems:
         raise ValidationError(problems)
 
+    if findings_counts is None:
+        findings_counts = register_facts(provincial_return=locked).counts()
+    register = register_sizes([locked.province_id]).get(locked.province_id)
     at = at or timezone.now()
     late = is_late(locked.campaign, at)
     previous_status = locked.status
@@ -618,7 +641,9 @@ def return_submit(
         taken_at=at,
         taken_by=by,
         is_late=late,
-        data=snapshot_data(locked, findings_counts=findings_counts),
+        data=snapshot_data(
+            locked, findings_counts=findings_counts, register=register or EMPTY_REGISTER
+        ),
     )
     _event(
         locked,
@@ -730,10 +755,166 @@ def return_accept(
     return event
 
 
-def last_send_back(provincial_return: ProvincialReturn) -> ReturnEvent | None:
-    """The reviewer's latest comments, to show beside the fields while the province revises."""
+def may_reopen(user, provincial_return) -> bool:
+    """Whether `user` may reopen the return now (a reviewer, the return accepted)."""
     return (
-        provincial_return.events.filter(action=ReturnEventAction.RETURNED)
+        user_sees_all_provinces(user)
+        and user.has_perm("verification.review_provincialreturn")
+        and provincial_return.status == ReturnStatus.ACCEPTED
+        and provincial_return.campaign.is_open
+    )
+
+
+@transaction.atomic
+def return_reopen(
+    *,
+    provincial_return: ProvincialReturn,
+    by,
+    reason: str,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+) -> ReturnEvent:
+    """Reopen an accepted return: it goes back to the province for revision, with the reason.
+
+    Two reviewers reopening at once cannot both succeed: the second finds the row locked and
+    then no longer accepted (or at another version) and is told so.
+    """
+    expected = _expected(provincial_return, expected_version)
+    locked = _lock(provincial_return, by, expected)
+    if not (user_sees_all_provinces(by) and by.has_perm("verification.review_provincialreturn")):
+        raise PermissionDenied(gettext("Only department reviewers review returns."))
+    if locked.status != ReturnStatus.ACCEPTED:
+        raise InvalidTransition(
+            _("The return is %(status)s; only an accepted return can be reopened."),
+            code="not_accepted",
+            params={"status": locked.get_status_display()},
+        )
+    if not locked.campaign.is_open:
+        # The province could not revise it.
+        raise ReturnLocked(
+            _("The campaign %(campaign)s is closed; its returns can no longer be changed."),
+            code="campaign_closed",
+            params={"campaign": locked.campaign.notice_number},
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(
+            {
+                "reason": ValidationError(
+                    _("Give the reason for reopening the accepted return."),
+                    code="reason_required",
+                )
+            }
+        )
+    at = at or timezone.now()
+    locked.status = ReturnStatus.RETURNED
+    _write(locked, ["status"], expected_version=expected, at=at, caller=provincial_return)
+    event = _event(
+        locked,
+        action=ReturnEventAction.REOPENED,
+        by=by,
+        at=at,
+        from_status=ReturnStatus.ACCEPTED,
+        comment=reason,
+    )
+    transaction.on_commit(lambda: notifications.notify_reopened(locked, event=event))
+    return event
+
+
+# --- reminders ----------------------------------------------------------------------------
+
+
+class RemindableUnit(NamedTuple):
+    province: Province
+    provincial_return: ProvincialReturn | None  # None: not started
+    reason: str  # "not_started" or "late"
+
+
+def remindable_units(*, campaign: Campaign, user, at: datetime | None = None) -> dict:
+    """The units a reminder may go to, by province id: not started, or not yet submitted after
+    the return deadline. Two queries."""
+    at = at or timezone.now()
+    deadline_passed = is_late(campaign, at)
+    returns = {
+        row.province_id: row
+        for row in ProvincialReturn.objects.for_user(user).in_campaign(campaign)
+    }
+    units = {}
+    for province in Province.objects.order_by("code"):
+        provincial_return = returns.get(province.pk)
+        if provincial_return is None:
+            units[province.pk] = RemindableUnit(province, None, "not_started")
+        elif deadline_passed and provincial_return.first_submitted_at is None:
+            units[province.pk] = RemindableUnit(province, provincial_return, "late")
+    return units
+
+
+@transaction.atomic
+def campaign_remind(
+    *, campaign: Campaign, by, province_ids, at: datetime | None = None
+) -> list[ReturnEvent]:
+    """E-mail a reminder to the administrators of each unit named, and record it per unit.
+
+    Every unit must be one a reminder may go to (remindable_units); otherwise nothing is sent
+    and the ValidationError names the units.
+    """
+    if not (user_sees_all_provinces(by) and by.has_perm("verification.review_provincialreturn")):
+        raise PermissionDenied(gettext("Only department reviewers send reminders."))
+    at = at or timezone.now()
+    wanted = sorted({int(pk) for pk in province_ids})
+    if not wanted:
+        raise ValidationError(
+            {
+                "provinces": ValidationError(
+                    _("Choose at least one reporting unit to remind."), code="no_unit"
+                )
+            }
+        )
+    units = remindable_units(campaign=campaign, user=by, at=at)
+    refused = [pk for pk in wanted if pk not in units]
+    if refused:
+        names = (
+            Province.objects.filter(pk__in=refused).order_by("code").values_list("name", flat=True)
+        )
+        raise ValidationError(
+            {
+                "provinces": ValidationError(
+                    _(
+                        "%(units)s: a reminder goes only to units that have not started their "
+                        "return or have not submitted it by the deadline."
+                    ),
+                    code="not_remindable",
+                    params={"units": "、".join(names) or "、".join(map(str, refused))},
+                )
+            }
+        )
+    events = []
+    for pk in wanted:
+        unit = units[pk]
+        events.append(
+            ReturnEvent.objects.create(
+                campaign=campaign,
+                province=unit.province,
+                provincial_return=unit.provincial_return,
+                action=ReturnEventAction.REMINDED,
+                from_status=unit.provincial_return.status if unit.provincial_return else "",
+                to_status=unit.provincial_return.status if unit.provincial_return else "",
+                by=by,
+                at=at,
+            )
+        )
+    chosen = [units[pk] for pk in wanted]
+    transaction.on_commit(lambda: notifications.notify_reminders(campaign, chosen))
+    return events
+
+
+def last_send_back(provincial_return: ProvincialReturn) -> ReturnEvent | None:
+    """The reviewer's latest comments, to show beside the fields while the province revises
+    (a reopening's reason included)."""
+    return (
+        provincial_return.events.filter(
+            action__in=[ReturnEventAction.RETURNED, ReturnEventAction.REOPENED]
+        )
         .select_related("by")
         .order_by("-at", "-pk")
         .first()

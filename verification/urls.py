@@ -20,6 +20,8 @@ urlpatterns = [
     path("returns/<int:pk>/review/", views.return_review, name="return_review"),
     path("returns/<int:pk>/review/send-back/", views.review_send_back, name="review_send_back"),
     path("returns/<int:pk>/review/accept/", views.review_accept, name="review_accept"),
+    path("returns/<int:pk>/review/reopen/", views.review_reopen, name="review_reopen"),
+    path("campaigns/<int:campaign_pk>/remind/", views.campaign_remind, name="campaign_remind"),
     path(
         "returns/<int:return_pk>/attachments/<int:pk>/",
         views.attachment_download,

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from config.uploads import limit_upload_size
@@ -25,9 +25,12 @@ from verification.forms import (
     AdministratorForm,
     AttachmentForm,
     AttestForm,
+    RemindForm,
+    ReopenForm,
     ReturnForm,
     ReviewForm,
     add_service_errors,
+    comment_field_name,
 )
 from verification.models import (
     ADMINISTRATOR_KEY,
@@ -35,14 +38,17 @@ from verification.models import (
     ATTACHMENTS_KEY,
     Campaign,
     ProvincialReturn,
+    ReturnAttachment,
     ReturnStatus,
     SystemAdministrator,
     commentable_label,
 )
 from verification.selectors import (
     campaign_entries,
+    comment_threads,
     finding_page,
-    register_facts,
+    register_is_empty,
+    register_sizes,
     return_findings,
 )
 from verification.services import (
@@ -51,12 +57,14 @@ from verification.services import (
     attachment_max_bytes,
     last_send_back,
     may_edit,
+    may_reopen,
     may_review,
     may_submit,
     return_accept,
     return_attachment_add,
     return_attachment_remove,
     return_changes_since_previous_submission,
+    return_reopen,
     return_save_draft,
     return_send_back,
     return_start,
@@ -64,6 +72,7 @@ from verification.services import (
     return_submit,
     system_administrator_add,
 )
+from verification.services import campaign_remind as remind_units
 
 VIEW_RETURN = "verification.view_provincialreturn"
 
@@ -107,6 +116,28 @@ def _return_url(provincial_return, anchor: str = "") -> str:
 
 def _error_text(error: ValidationError) -> str:
     return " ".join(error.messages)
+
+
+def _register_empty(size, findings) -> bool:
+    """Whether the province's register holds nothing: then its pages say "no register data"
+    rather than count zero findings. Without a RegisterCount row (registers written before the
+    counts were kept), the findings' own figures decide."""
+    facts = findings.facts
+    return register_is_empty(size) and not facts.findings and not facts.licence_levels
+
+
+def _refusal(form, message: str, name: str | None = None) -> dict:
+    """A refused action as the page shows it: `message` at the top, in an ARIA alert region,
+    with a link to the field concerned (`name`, else the first with an error), which also
+    takes the focus when the page loads."""
+    if name is None:
+        name = next((field for field in form.fields if form.errors.get(field)), None)
+    field_id = ""
+    if name is not None and name in form.fields:
+        form.fields[name].widget.attrs["autofocus"] = True
+        bound = form[name]
+        field_id = bound.id_for_label or bound.auto_id or ""
+    return {"message": message, "field_id": field_id}
 
 
 # --- the verification page ---------------------------------------------------------------
@@ -157,9 +188,22 @@ def _comments_by_field(provincial_return) -> tuple[object, dict]:
     return event, (event.field_comments if event else {})
 
 
-def _questions(provincial_return, *, findings, form=None, comments=None, changes=(), review=None):
-    """Attachment 1's columns and the summary's parts as the pages show them, section by section."""
+def _questions(
+    provincial_return,
+    *,
+    findings,
+    form=None,
+    comments=None,
+    changes=(),
+    review=None,
+    threads=None,
+):
+    """Attachment 1's columns and the summary's parts as the pages show them, section by section.
+
+    `threads`: every round's comments per field (comment_threads), for the reviewer's page.
+    """
     comments = comments or {}
+    threads = threads or {}
 
     def question(column):
         return {
@@ -172,6 +216,10 @@ def _questions(provincial_return, *, findings, form=None, comments=None, changes
             "comments": [comments[name] for name in column.fields if name in comments],
             "changes": [change for change in changes if change.field in column.fields],
             "comment_field": review.comment_field(column.key) if review is not None else None,
+            "thread": sorted(
+                (entry for name in column.fields for entry in threads.get(name, [])),
+                key=lambda entry: (entry.at, entry.round),
+            ),
         }
 
     return [
@@ -193,6 +241,8 @@ def _checklist(provincial_return) -> list[dict]:
     for name, errors in problems.items():
         if name == NON_FIELD_ERRORS:
             label, anchor = commentable_label(ADMINISTRATOR_KEY), "administrator"
+        elif name == ATTACHMENTS_KEY:
+            label, anchor = commentable_label(ATTACHMENTS_KEY), "attachments"
         else:
             question = next(
                 (
@@ -235,6 +285,7 @@ def _return_page(
     attest_form=None,
     administrator_form=None,
     attachment_form=None,
+    refusal=None,
     status=200,
 ):
     user = request.user
@@ -257,6 +308,14 @@ def _return_page(
     may_attach = editable and user.has_perm("verification.add_returnattachment")
     if attachment_form is None and may_attach:
         attachment_form = AttachmentForm()
+    # While the answers are being edited, filing Attachment 2 and uploading a file submit the
+    # answers' form (to their own URLs), which saves the answers first: nothing typed is lost.
+    with_answers = editable and form is not None
+    if with_answers:
+        for other in (administrator_form, attachment_form):
+            for field in other.fields.values() if other is not None else ():
+                field.widget.attrs["form"] = "return-form"
+    size = register_sizes([provincial_return.province_id]).get(provincial_return.province_id)
     context = page_context(
         request,
         gettext("Return of %(province)s") % {"province": provincial_return.province.name},
@@ -285,6 +344,9 @@ def _return_page(
         may_attach=may_attach,
         may_remove_attachments=editable and user.has_perm("verification.delete_returnattachment"),
         attachment_form=attachment_form,
+        with_answers=with_answers,
+        register_empty=_register_empty(size, findings),
+        refusal=refusal,
         events=provincial_return.events.select_related("by"),
     )
     return TemplateResponse(request, "verification/return_detail.html", context, status=status)
@@ -327,7 +389,7 @@ def _concurrent(request, provincial_return, attest_form=None):
     form = ReturnForm(data, instance=_detached(current))
     form.is_valid()
     differing = [
-        layout.field_label(name)
+        str(layout.field_label(name))
         for name in ANSWER_FIELDS
         if name in form.cleaned_data
         and ProvincialReturn._meta.get_field(name).to_python(form.cleaned_data[name])
@@ -365,8 +427,13 @@ def _save(request, provincial_return):
     form = ReturnForm(request.POST, instance=_detached(provincial_return))
     attest_form = AttestForm(request.POST) if submitting else None
     if not form.is_valid() or (attest_form is not None and not attest_form.is_valid()):
-        messages.error(request, gettext("The return was not saved: correct the errors below."))
-        return _return_page(request, provincial_return, form=form, attest_form=attest_form)
+        return _return_page(
+            request,
+            provincial_return,
+            form=form,
+            attest_form=attest_form,
+            refusal=_refusal(form, gettext("The return was not saved: correct the errors below.")),
+        )
     try:
         saved = return_save_draft(
             provincial_return=provincial_return,
@@ -381,8 +448,13 @@ def _save(request, provincial_return):
         return redirect(provincial_return)
     except ValidationError as error:
         add_service_errors(form, error)
-        messages.error(request, gettext("The return was not saved: correct the errors below."))
-        return _return_page(request, provincial_return, form=form, attest_form=attest_form)
+        return _return_page(
+            request,
+            provincial_return,
+            form=form,
+            attest_form=attest_form,
+            refusal=_refusal(form, gettext("The return was not saved: correct the errors below.")),
+        )
 
     if not submitting:
         messages.success(request, gettext("The return was saved."))
@@ -393,8 +465,6 @@ def _save(request, provincial_return):
             by=user,
             attest=attest_form.cleaned_data["attest"],
             expected_version=saved.version,
-            # The counts the page showed: kept until the register changes.
-            findings_counts=register_facts(provincial_return=saved).counts(),
         )
     except ConcurrentChange:
         return _concurrent(request, provincial_return, attest_form)
@@ -423,17 +493,68 @@ def administrator_add(request, pk: int):
     provincial_return = _visible_return(request, pk)
     _require_own_province(request.user, provincial_return, "verification.add_systemadministrator")
     form = AdministratorForm(request.POST)
+    provincial_return, response = _answers_first(
+        request, provincial_return, administrator_form=form
+    )
+    if response is not None:
+        return response
+    not_filed = gettext("The system administrator was not filed: correct the errors below.")
     if not form.is_valid():
-        return _return_page(request, provincial_return, administrator_form=form)
+        return _return_page(
+            request,
+            provincial_return,
+            administrator_form=form,
+            refusal=_refusal(form, not_filed),
+        )
     try:
         system_administrator_add(
             province=provincial_return.province, by=request.user, data=form.administrator_data()
         )
     except ValidationError as error:
         add_service_errors(form, error)
-        return _return_page(request, provincial_return, administrator_form=form)
+        return _return_page(
+            request,
+            provincial_return,
+            administrator_form=form,
+            refusal=_refusal(form, not_filed),
+        )
     messages.success(request, gettext("The system administrator (Attachment 2) was filed."))
     return HttpResponseRedirect(_return_url(provincial_return, "administrator"))
+
+
+def _answers_first(request, provincial_return, **forms):
+    """Save the answers posted with an action of the return's page, before the action.
+
+    While the province edits its answers, filing Attachment 2 and uploading a file submit the
+    answers' form to their own URLs. Returns (the return, None) to go on with the action, or
+    (None, a response) when the answers could not be saved: then nothing else is done either.
+    """
+    if "expected_version" not in request.POST or not may_edit(request.user, provincial_return):
+        return provincial_return, None
+    form = ReturnForm(request.POST, instance=_detached(provincial_return))
+    message = gettext(
+        "Your entries were not saved and nothing else was done: correct the errors below."
+    )
+    if form.is_valid():
+        try:
+            saved = return_save_draft(
+                provincial_return=provincial_return,
+                by=request.user,
+                data=form.answers(),
+                expected_version=form.cleaned_data["expected_version"],
+            )
+        except ConcurrentChange:
+            return None, _concurrent(request, provincial_return)
+        except WorkflowError as error:
+            messages.error(request, _error_text(error))
+            return None, redirect(provincial_return)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return saved, None
+    return None, _return_page(
+        request, provincial_return, form=form, refusal=_refusal(form, message), **forms
+    )
 
 
 def _require_own_province(user, provincial_return, permission: str):
@@ -450,6 +571,10 @@ def attachment_upload(request, pk: int):
     provincial_return = _visible_return(request, pk)
     _require_own_province(request.user, provincial_return, "verification.add_returnattachment")
     form = AttachmentForm(request.POST, request.FILES, dropped=request.upload_limit.exceeded)
+    # A file cannot be shown again: on a refusal of the answers the upload field starts empty.
+    provincial_return, response = _answers_first(request, provincial_return)
+    if response is not None:
+        return response
     if form.is_valid():
         try:
             attachment = return_attachment_add(
@@ -466,8 +591,12 @@ def attachment_upload(request, pk: int):
                 gettext("“%(name)s” was attached.") % {"name": attachment.download_name},
             )
             return HttpResponseRedirect(_return_url(provincial_return, "attachments"))
-    messages.error(request, gettext("The file was not attached: see the attachments below."))
-    return _return_page(request, provincial_return, attachment_form=form)
+    return _return_page(
+        request,
+        provincial_return,
+        attachment_form=form,
+        refusal=_refusal(form, gettext("The file was not attached: see the attachments below.")),
+    )
 
 
 @require_POST
@@ -553,29 +682,39 @@ def findings(request, pk: int):
 @require_safe
 @staff_member_required
 def return_print(request, pk: int):
-    """The return as the notice's Attachment 1 row, Attachment 2 table and the written summary."""
+    """The return as the notice's Attachment 1 row, Attachment 2 table and the written summary.
+
+    Once submitted, what was submitted (the last snapshot); while the province edits, its draft.
+    """
     provincial_return = _visible_return(request, pk)
     snapshot = _submitted_snapshot(provincial_return)
-    administrator, _as_submitted = _administrator_on_return(provincial_return, snapshot)
+    national = user_province_id(request.user) is None
+    as_submitted = snapshot is not None and (national or not provincial_return.is_editable)
+    if as_submitted:
+        shown = _as_submitted(provincial_return, snapshot)
+        administrator = snapshot.data.get(ADMINISTRATOR_KEY)
+        size = register_sizes([provincial_return.province_id]).get(provincial_return.province_id)
+        findings = return_findings(provincial_return=provincial_return, user=request.user)
+        since = _since_submission(snapshot, findings, size)
+    else:
+        shown = provincial_return
+        administrator, _shown_as_submitted = _administrator_on_return(provincial_return, snapshot)
+        since = None
     context = page_context(
         request,
         gettext("Return of %(province)s: print") % {"province": provincial_return.province.name},
         provincial_return=provincial_return,
         campaign=provincial_return.campaign,
+        snapshot=snapshot if as_submitted else None,
+        since=since,
         groups=layout.ATTACHMENT1_GROUPS,
-        cells=[
-            layout.column_display(column, provincial_return)
-            for column in layout.ATTACHMENT1_COLUMNS
-        ],
+        cells=[layout.column_display(column, shown) for column in layout.ATTACHMENT1_COLUMNS],
         administrator_headings=layout.attachment2_headings(),
         administrator_row=_administrator_rows(administrator),
-        summary=[
-            (column.heading, getattr(provincial_return, column.key))
-            for column in layout.SUMMARY_COLUMNS
-        ],
+        summary=[(column.heading, getattr(shown, column.key)) for column in layout.SUMMARY_COLUMNS],
         back_url=(
             reverse("verification:return_review", args=[provincial_return.pk])
-            if user_province_id(request.user) is None
+            if national
             else _return_url(provincial_return)
         ),
     )
@@ -591,17 +730,83 @@ def require_reviewer(user):
         raise PermissionDenied
 
 
-def _review_page(request, provincial_return, *, form=None, status=200):
+def _as_submitted(provincial_return, snapshot):
+    """An unsaved copy of the return holding the answers of `snapshot`, for display."""
+    if snapshot is None:
+        return provincial_return
+    shown = _detached(provincial_return)
+    for name, value in (snapshot.data.get("answers") or {}).items():
+        if name in ANSWER_FIELDS:
+            setattr(shown, name, value)
+    return shown
+
+
+def _submitted_attachments(provincial_return, snapshot) -> list:
+    """The files submitted with `snapshot` (kept even if removed since), in its order."""
+    if snapshot is None:
+        return list(provincial_return.attachments.current().select_related("uploaded_by"))
+    ids = [item["id"] for item in snapshot.data.get(ATTACHMENTS_KEY) or []]
+    found = ReturnAttachment.objects.filter(provincial_return=provincial_return, pk__in=ids)
+    by_id = {attachment.pk: attachment for attachment in found.select_related("uploaded_by")}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def _since_submission(snapshot, findings, size) -> dict | None:
+    """The findings and register size kept with `snapshot` beside those of the register now."""
+    if snapshot is None or snapshot.data.get("findings") is None:
+        return None
+    submitted = snapshot.data["findings"]
+    register = snapshot.data.get("register")
+    rows = [
+        {
+            "rule": row.rule,
+            "label": row.label,
+            "is_problem": row.is_problem,
+            "anchor": row.anchor,
+            "submitted": submitted.get(row.rule, 0),
+            "now": row.count,
+        }
+        for row in findings.rule_counts
+    ]
+    size = size or {}
+    register_changed = register is not None and register.get("changed_at") != size.get("changed_at")
+    return {
+        "number": snapshot.number,
+        "taken_at": snapshot.taken_at,
+        "rows": rows,
+        "changed": register_changed or any(row["submitted"] != row["now"] for row in rows),
+        "register_then": register,
+        "register_now": size,
+        "empty_then": register is not None
+        and register_is_empty(register)
+        and not any(submitted.values()),
+        "empty_now": _register_empty(size, findings),
+    }
+
+
+def _review_page(
+    request, provincial_return, *, form=None, reopen_form=None, refusal=None, status=200
+):
     user = request.user
     reviewable = may_review(user, provincial_return)
     if form is None and reviewable:
         form = ReviewForm(initial={"expected_version": provincial_return.version})
+    reopenable = may_reopen(user, provincial_return)
+    if reopen_form is None and reopenable:
+        reopen_form = ReopenForm(initial={"expected_version": provincial_return.version})
     findings = return_findings(provincial_return=provincial_return, user=user)
     snapshot = _submitted_snapshot(provincial_return)
     changes = []
     if snapshot is not None and snapshot.number > 1:
         changes = return_changes_since_previous_submission(snapshot)
-    administrator, as_submitted = _administrator_on_return(provincial_return, snapshot)
+    # What the reviewer judges is what was submitted: the last snapshot, once there is one.
+    shown = _as_submitted(provincial_return, snapshot)
+    if snapshot is not None:
+        administrator, as_submitted = snapshot.data.get(ADMINISTRATOR_KEY), True
+    else:
+        administrator, as_submitted = _administrator_on_return(provincial_return, snapshot)
+    threads = comment_threads(provincial_return)
+    size = register_sizes([provincial_return.province_id]).get(provincial_return.province_id)
 
     def changed(prefix):
         return [change for change in changes if change.field.split(".")[0] == prefix]
@@ -612,10 +817,16 @@ def _review_page(request, provincial_return, *, form=None, status=200):
         provincial_return=provincial_return,
         campaign=provincial_return.campaign,
         findings=findings,
-        sections=_questions(provincial_return, findings=findings, changes=changes, review=form),
+        sections=_questions(
+            shown, findings=findings, changes=changes, review=form, threads=threads
+        ),
         form=form,
         reviewable=reviewable,
+        reopen_form=reopen_form,
+        reopenable=reopenable,
         snapshot=snapshot,
+        since=_since_submission(snapshot, findings, size),
+        register_empty=_register_empty(size, findings),
         changes=changes,
         administrator=administrator,
         administrator_row=_administrator_rows(administrator),
@@ -623,9 +834,13 @@ def _review_page(request, provincial_return, *, form=None, status=200):
         administrator_headings=layout.attachment2_headings(),
         administrator_changes=changed(ADMINISTRATOR_KEY),
         administrator_comment_field=form.comment_field(ADMINISTRATOR_KEY) if form else None,
-        attachments=provincial_return.attachments.current().select_related("uploaded_by"),
+        administrator_thread=threads.get(ADMINISTRATOR_KEY, []),
+        attachments=_submitted_attachments(provincial_return, snapshot),
+        attachments_as_submitted=snapshot is not None,
         attachments_changes=changed(ATTACHMENTS_KEY),
         attachments_comment_field=form.comment_field(ATTACHMENTS_KEY) if form else None,
+        attachments_thread=threads.get(ATTACHMENTS_KEY, []),
+        refusal=refusal,
         events=provincial_return.events.select_related("by"),
     )
     return TemplateResponse(request, "verification/review.html", context, status=status)
@@ -645,7 +860,12 @@ def _decide(request, pk: int, decide):
     require_reviewer(request.user)
     form = ReviewForm(request.POST)
     if not form.is_valid():
-        return _review_page(request, provincial_return, form=form)
+        return _review_page(
+            request,
+            provincial_return,
+            form=form,
+            refusal=_refusal(form, gettext("Nothing was decided: correct the errors below.")),
+        )
     try:
         decide(provincial_return, form)
     except ConcurrentChange as error:
@@ -667,7 +887,15 @@ def _decide(request, pk: int, decide):
         return redirect("verification:return_review", pk=provincial_return.pk)
     except ValidationError as error:
         add_service_errors(form, error)
-        return _review_page(request, provincial_return, form=form)
+        name = None
+        if getattr(error, "code", None) == "field_comments_on_accept":
+            name = comment_field_name(next(iter(form.field_comments())))
+        return _review_page(
+            request,
+            provincial_return,
+            form=form,
+            refusal=_refusal(form, _error_text(error), name),
+        )
     return redirect("verification:return_review", pk=provincial_return.pk)
 
 
@@ -720,6 +948,72 @@ def review_accept(request, pk: int):
         )
 
     return _decide(request, pk, accept)
+
+
+@require_POST
+@staff_member_required
+def review_reopen(request, pk: int):
+    """Reopen an accepted return, with the reason: it goes back to the province for revision."""
+    provincial_return = _visible_return(request, pk)
+    require_reviewer(request.user)
+    form = ReopenForm(request.POST)
+    not_reopened = gettext("The return was not reopened: correct the errors below.")
+    if not form.is_valid():
+        return _review_page(
+            request, provincial_return, reopen_form=form, refusal=_refusal(form, not_reopened)
+        )
+    try:
+        return_reopen(
+            provincial_return=provincial_return,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["expected_version"],
+        )
+    except WorkflowError as error:
+        # Another reviewer reopened it (or changed it) first: say so, change nothing.
+        messages.error(request, _error_text(error))
+        return redirect("verification:return_review", pk=provincial_return.pk)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return _review_page(
+            request, provincial_return, reopen_form=form, refusal=_refusal(form, not_reopened)
+        )
+    messages.success(
+        request,
+        gettext("The return of %(province)s was reopened and sent back for revision.")
+        % {"province": provincial_return.province.name},
+    )
+    return redirect("verification:return_review", pk=provincial_return.pk)
+
+
+@require_POST
+@staff_member_required
+def campaign_remind(request, campaign_pk: int):
+    """E-mail a reminder to the units ticked on the status list (not started, or late)."""
+    require_reviewer(request.user)
+    campaign = get_object_or_404(Campaign, pk=campaign_pk)
+    form = RemindForm(request.POST)
+    back = reverse("reports:status_list", args=[campaign.pk])
+    if not form.is_valid():
+        messages.error(request, _error_text(ValidationError(list(form.errors.values()))))
+        return HttpResponseRedirect(back)
+    try:
+        events = remind_units(
+            campaign=campaign, by=request.user, province_ids=form.cleaned_data["province"]
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return HttpResponseRedirect(back)
+    messages.success(
+        request,
+        ngettext(
+            "A reminder was sent to %(count)d reporting unit.",
+            "A reminder was sent to %(count)d reporting units.",
+            len(events),
+        )
+        % {"count": len(events)},
+    )
+    return HttpResponseRedirect(back)
 
 
 # --- attachments -------------------------------------------------------------------------

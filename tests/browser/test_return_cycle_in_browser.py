@@ -1,9 +1,11 @@
 """The 2016 return's whole cycle in a real browser, on the seeded demo data.
 
 山东's system administrator answers Attachment 1 beside the register's findings, attaches the
-stamped scan, attests and submits; the reviewer sends it back with a comment on one question; 山东
-fixes that answer and resubmits; the reviewer sees exactly what changed and accepts. Screenshots
-of each step are saved under test-artifacts/. Selectors are ids and data attributes, so the test
+stamped scan (the answers typed meanwhile are saved with it), attests and submits; the reviewer
+tries to send it back without a comment (refused, the focus moves to the comment), then sends it
+back with a comment on one question; 山东 fixes that answer and resubmits; the reviewer sees
+exactly what changed and the earlier comment, accepts, and then reopens it with a reason, which
+puts it back in 山东's hands. Screenshots of each step are saved under test-artifacts/. Selectors are ids and data attributes, so the test
 does not depend on the Chinese catalogue.
 """
 
@@ -100,10 +102,13 @@ def test_shandong_submits_the_reviewer_returns_shandong_resubmits_the_reviewer_a
         '#q-out_of_scope .vr-warning[data-code="out_of_scope_contradicts_findings"]'
     )
     expect(warning).to_be_visible()
-    expect(page.locator("#checklist-complete")).to_be_visible()
+    # Only the stamped scan is still missing.
+    expect(page.locator("#checklist li")).to_have_count(1)
+    expect(page.locator('#checklist a[href="#attachments"]')).to_be_visible()
     screenshot("shandong-saved-with-a-consistency-warning")
 
-    # Attaches the stamped scan.
+    # Types a remark and, without saving, attaches the stamped scan: the remark is kept.
+    page.fill("#id_remarks", "上传扫描件前键入的备注。")
     page.set_input_files(
         "#attachment-form input[type=file]",
         files=[
@@ -112,7 +117,9 @@ def test_shandong_submits_the_reviewer_returns_shandong_resubmits_the_reviewer_a
     )
     page.click("#attachment-submit")
     expect(page.locator("#attachment-list")).to_contain_text("山东省核查总结（盖章）.pdf")
-    screenshot("shandong-scan-attached")
+    expect(page.locator("#id_remarks")).to_have_value("上传扫描件前键入的备注。")
+    expect(page.locator("#checklist-complete")).to_be_visible()
+    screenshot("shandong-scan-attached-and-the-typed-remark-kept")
 
     # Attests and submits.
     page.check("#id_attest")
@@ -132,6 +139,13 @@ def test_shandong_submits_the_reviewer_returns_shandong_resubmits_the_reviewer_a
     screenshot("reviewer-list-of-all-units")
     row.locator("a.vr-review-link").click()
     expect(page.locator("#first-submission")).to_be_visible()
+    expect(page.locator("#no-attachments")).to_have_count(0)
+    # Sending back without any comment is refused at the top, and the focus goes to the comment.
+    page.click("#send-back-button")
+    expect(page.locator('#refusal[role="alert"] .errornote')).to_be_visible()
+    expect(page.locator("#id_comment")).to_be_focused()
+    status_is(page, ReturnStatus.SUBMITTED)
+    screenshot("reviewer-refused-without-a-comment")
     page.click("#q-out_of_scope details.vr-comment-box summary")
     page.fill('textarea[name="comment__out_of_scope"]', FIELD_COMMENT)
     page.fill("#id_comment", "请核实超范围许可情况后重新报送。")
@@ -165,6 +179,8 @@ def test_shandong_submits_the_reviewer_returns_shandong_resubmits_the_reviewer_a
     expect(changes).to_have_count(1)
     expect(changes.first).to_have_attribute("data-field", "out_of_scope")
     expect(page.locator("#q-out_of_scope")).to_have_class(re.compile(r"\bvr-changed\b"))
+    # The earlier round's comment stays beside the question.
+    expect(page.locator("#thread-out_of_scope")).to_contain_text(FIELD_COMMENT)
     screenshot("reviewer-sees-what-changed")
     page.click("#accept-button")
     status_is(page, ReturnStatus.ACCEPTED)
@@ -179,9 +195,27 @@ def test_shandong_submits_the_reviewer_returns_shandong_resubmits_the_reviewer_a
     screenshot("print-view-as-printed")
     page.emulate_media(media="screen")
 
+    # The reviewer reopens the accepted return, with the reason.
+    open_review_page(page, "37")
+    page.fill("#id_reason", "发现登记数据有误，请重新核对后报送。")
+    screenshot("reviewer-reopens-with-a-reason")
+    page.click("#reopen-button")
+    status_is(page, ReturnStatus.RETURNED)
+    expect(page.locator("#reopen-button")).to_have_count(0)
+    screenshot("reviewer-reopened")
+    log_out(page)
+
+    # 山东 can edit it again.
+    log_in(page, *SHANDONG_ADMIN)
+    page.click("#verification-module a.return-link")
+    status_is(page, ReturnStatus.RETURNED)
+    expect(page.locator("#return-form")).to_be_visible()
+    screenshot("shandong-can-revise-the-reopened-return")
+
     demo.refresh_from_db()
-    assert demo.status == ReturnStatus.ACCEPTED
+    assert demo.status == ReturnStatus.RETURNED
     assert demo.out_of_scope is True
+    assert demo.remarks == "上传扫描件前键入的备注。"
     assert demo.snapshots.count() == 2
     assert list(
         demo.events.exclude(
@@ -193,6 +227,7 @@ def test_shandong_submits_the_reviewer_returns_shandong_resubmits_the_reviewer_a
         ReturnEventAction.RETURNED,
         ReturnEventAction.SUBMITTED,
         ReturnEventAction.ACCEPTED,
+        ReturnEventAction.REOPENED,
     ]
     returned = demo.events.get(action=ReturnEventAction.RETURNED)
     assert returned.field_comments == {"out_of_scope": FIELD_COMMENT}
@@ -216,3 +251,31 @@ def test_the_return_pages_work_at_common_and_narrow_widths(page, screenshot, dem
         page.set_viewport_size({"width": width, "height": 900})
         open_review_page(page, "33")
         screenshot(f"reviewer-review-{width}px")
+
+
+def test_leaving_with_unsaved_answers_asks_first(page, screenshot, demo):
+    log_in(page, *SHANDONG_ADMIN)
+    page.goto(demo.get_absolute_url())
+    asked = []
+
+    def dismiss(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    # Nothing typed: leaving does not ask.
+    page.click("#print-link")
+    expect(page.locator("#attachment-1-table")).to_be_visible()
+    assert asked == []
+    page.go_back()
+    page.locator("#id_remarks").press_sequentially("尚未保存的备注")
+    with page.expect_event("dialog"):
+        page.click("#print-link", no_wait_after=True)
+    # Asked, and staying (the dialog dismissed) keeps the page and the entry.
+    expect(page.locator("#id_remarks")).to_have_value("尚未保存的备注")
+    assert asked == ["beforeunload"]
+    screenshot("shandong-asked-before-leaving-unsaved-answers")
+    # Saving is not leaving.
+    page.click("#save-button")
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    assert asked == ["beforeunload"]

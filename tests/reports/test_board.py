@@ -17,7 +17,7 @@ from licensing.models import InstrumentCategory, LicenceStatus, LicensedProduct
 from licensing.statistics import register_counts_refresh
 from reports.selectors import expiring_by_month
 from tests.verification.conftest import bring_to
-from verification.factories import complete_answers, make_administrator
+from verification.factories import attach_scan, complete_answers, make_administrator
 from verification.models import Campaign
 from verification.services import return_save_draft, return_start, return_submit
 
@@ -150,6 +150,7 @@ def test_findings_show_what_was_submitted_and_the_live_count_after_a_change(
     return_save_draft(
         provincial_return=shandong_return, by=shandong_admin, data=complete_answers(shandong)
     )
+    attach_scan(shandong_return, by=shandong_admin)
     return_submit(
         provincial_return=shandong_return,
         by=shandong_admin,
@@ -179,6 +180,7 @@ def test_the_count_findings_command_counts_changed_registers(
     return_save_draft(
         provincial_return=shandong_return, by=shandong_admin, data=complete_answers(shandong)
     )
+    attach_scan(shandong_return, by=shandong_admin)
     return_submit(
         provincial_return=shandong_return,
         by=shandong_admin,

@@ -21,7 +21,7 @@ from licensing.statistics import register_counts_refresh
 from reports import exports
 from tests.conftest import make_user
 from verification import layout
-from verification.factories import complete_answers, make_administrator
+from verification.factories import attach_scan, complete_answers, make_administrator
 from verification.models import Campaign, ProvincialReturn
 from verification.services import (
     return_save_draft,
@@ -104,6 +104,7 @@ def _submit(provincial_return, by, **answers):
         by=by,
         data=complete_answers(provincial_return.province, **answers),
     )
+    attach_scan(provincial_return, by=by)
     return return_submit(provincial_return=provincial_return, by=by, attest=True)
 
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from verification.factories import complete_answers, make_administrator
+from verification.factories import attach_scan, complete_answers, make_administrator
 from verification.models import Campaign, ProvincialReturn
 from verification.services import (
     return_accept,
@@ -28,6 +28,13 @@ def beijing(*args) -> datetime:
 ON_TIME = beijing(2016, 10, 20, 10, 0)
 
 
+@pytest.fixture(autouse=True)
+def private_media(settings, tmp_path):
+    """Attachments of every test here go to a temporary folder."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    return settings.PRIVATE_MEDIA_ROOT
+
+
 @pytest.fixture
 def campaign(db):
     return Campaign.objects.get(notice_number=NOTICE_2016)
@@ -45,7 +52,9 @@ def shandong_return(campaign, shandong_admin):
 
 @pytest.fixture
 def complete_return(shandong_return, shandong_admin, shandong_administrator):
-    """山东's return with every answer given and Attachment 2 filed: ready to submit."""
+    """山东's return with every answer given, Attachment 2 filed and the stamped scan attached:
+    ready to submit."""
+    attach_scan(shandong_return, by=shandong_admin)
     return return_save_draft(
         provincial_return=shandong_return,
         by=shandong_admin,
@@ -62,6 +71,8 @@ def bring_to(provincial_return: ProvincialReturn, status: str, *, admin, reviewe
     """Drive a complete draft into `status` through the services, as users would."""
     if status == "draft":
         return provincial_return
+    if not provincial_return.attachments.current().exists():
+        attach_scan(provincial_return, by=admin)
     return_submit(provincial_return=provincial_return, by=admin, attest=True, at=ON_TIME)
     if status == "returned":
         return_send_back(provincial_return=provincial_return, by=reviewer, comment="请补充。")

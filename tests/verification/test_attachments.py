@@ -240,9 +240,15 @@ def test_another_province_cannot_remove_an_attachment(scan, zhejiang_clerk):
 def test_the_snapshot_lists_the_attachments_and_the_diff_shows_their_change(
     complete_return, scan, shandong_admin, shandong_clerk, reviewer
 ):
+    # complete_return carries the fixtures' own scan first; `scan` is this test's.
+    kept = complete_return.attachments.current().first()
     first = return_submit(provincial_return=complete_return, by=shandong_admin, attest=True)
-    assert [item["name"] for item in first.data["attachments"]] == [scan.original_name]
+    assert [item["name"] for item in first.data["attachments"]] == [
+        kept.original_name,
+        scan.original_name,
+    ]
     return_send_back(provincial_return=complete_return, by=reviewer, comment="扫描件不清晰。")
+    return_attachment_remove(attachment=kept, by=shandong_clerk)
     return_attachment_remove(attachment=scan, by=shandong_clerk)
     return_attachment_add(
         provincial_return=complete_return, by=shandong_clerk, file=upload("清晰版.png", PNG)
@@ -250,7 +256,7 @@ def test_the_snapshot_lists_the_attachments_and_the_diff_shows_their_change(
     second = return_submit(provincial_return=complete_return, by=shandong_admin, attest=True)
     changes = return_changes_since_previous_submission(second)
     assert [(c.field, c.old, c.new) for c in changes] == [
-        ("attachments", scan.original_name, "清晰版.png")
+        ("attachments", f"{kept.original_name}、{scan.original_name}", "清晰版.png")
     ]
 
 

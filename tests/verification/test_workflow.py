@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.text import capfirst
 
 from tests.verification.conftest import ON_TIME, beijing, bring_to
-from verification.factories import complete_answers, make_administrator
+from verification.factories import attach_scan, complete_answers, make_administrator
 from verification.models import (
     ProvincialReturn,
     ReturnEvent,
@@ -227,6 +227,7 @@ def test_an_empty_return_lists_everything_missing(shandong_return, shandong_admi
     with pytest.raises(ValidationError) as caught:
         return_submit(provincial_return=shandong_return, by=shandong_admin, attest=False)
     assert set(caught.value.error_dict) == {
+        "attachments",
         "out_of_scope",
         "institutions_authorised",
         "announcement_methods",
@@ -319,7 +320,7 @@ def test_submission_freezes_answers_administrator_and_findings(
     assert snapshot.data["administrator"]["name"] == shandong_administrator.name
     assert snapshot.data["administrator"]["effective_from"] == "2016-08-01"
     assert snapshot.data["findings"] == {"out_of_scope": 3, "overdue": 2}
-    assert snapshot.data["attachments"] == []
+    assert [item["name"] for item in snapshot.data["attachments"]] == ["盖章扫描件.pdf"]
 
     # Later changes of Attachment 2 do not reach what was submitted.
     make_administrator(complete_return.province, by=shandong_admin, name="李华")
@@ -445,6 +446,7 @@ def test_the_whole_cycle_is_logged_with_who_and_when(
     ]
     assert log == [
         ("created", "", "draft", "sd_admin"),
+        ("attachment_added", "draft", "draft", "sd_admin"),
         ("saved", "draft", "draft", "sd_admin"),
         ("submitted", "draft", "submitted", "sd_admin"),
         ("returned", "submitted", "returned", "reviewer"),
@@ -584,6 +586,17 @@ def test_a_submission_is_mailed_to_every_active_reviewer(
     assert "2016-10-31" in message.body  # late: the deadline is named
 
 
+def test_the_link_in_an_e_mail_is_a_whole_address(
+    complete_return, shandong_admin, with_addresses, django_capture_on_commit_callbacks, settings
+):
+    # A mail client cannot follow a path alone.
+    settings.SITE_URL = "https://licences.example.gov.cn"
+    with django_capture_on_commit_callbacks(execute=True):
+        return_submit(provincial_return=complete_return, by=shandong_admin, attest=True)
+    link = "https://licences.example.gov.cn" + complete_return.get_absolute_url()
+    assert all(link in message.body for message in mail.outbox)
+
+
 def test_sending_back_is_mailed_to_the_provinces_administrators_with_the_comments(
     complete_return, shandong_admin, reviewer, with_addresses, django_capture_on_commit_callbacks
 ):
@@ -695,6 +708,7 @@ def test_on_postgresql_an_edit_waits_for_a_submission_and_then_loses(
     return_save_draft(
         provincial_return=provincial_return, by=shandong_admin, data=complete_answers(shandong)
     )
+    attach_scan(provincial_return, by=shandong_admin)
     loaded_version = provincial_return.version
     submitted, release = threading.Event(), threading.Event()
 
@@ -752,6 +766,7 @@ def test_on_postgresql_two_simultaneous_decisions_have_one_winner(
     return_save_draft(
         provincial_return=provincial_return, by=shandong_admin, data=complete_answers(shandong)
     )
+    attach_scan(provincial_return, by=shandong_admin)
     return_submit(provincial_return=provincial_return, by=shandong_admin, attest=True)
     loaded_version = provincial_return.version
     start = threading.Barrier(2, timeout=10)
