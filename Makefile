@@ -26,7 +26,14 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test,bench]"
 	@touch $@ $(VENV)/.installed $(VENV)/.installed-test
 
-migrate: $(VENV)/.installed
+# The development settings, read by every manage.py command run in this folder (without DEBUG
+# in the environment): DEBUG on and a secret key of its own. Written once, readable by its
+# owner only; production and the tests set DEBUG in their environment and never read it.
+.env: | $(BIN)/python
+	@umask 077 && $(BIN)/python -c 'import secrets; print("# Development settings written by make run (git-ignored). Delete to regenerate.\nDEBUG=true\nSECRET_KEY=" + secrets.token_urlsafe(50))' > $@.tmp && mv $@.tmp $@
+	@echo "Wrote .env (DEBUG=true and a generated SECRET_KEY) for manage.py commands in this folder."
+
+migrate: $(VENV)/.installed .env
 	$(DEV_ENV) $(BIN)/python manage.py migrate --noinput
 
 seed: migrate

@@ -13,6 +13,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.envfile import load_env_file
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -45,6 +47,11 @@ def env_int(name: str, default: int) -> int:
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
+
+# `make run` writes a development .env (DEBUG=true and a generated SECRET_KEY), so that the
+# README's commands work in that folder as written. A process whose environment sets DEBUG
+# off (production, the test suite) never reads it: config/envfile.py.
+load_env_file(Path(os.environ.get("ENV_FILE") or BASE_DIR / ".env"))
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -246,6 +253,15 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "licences@localhost")
+# The address the system is reached at, for the links in e-mails (a mail client cannot follow
+# a path alone). Default: the development server with DEBUG, else https:// and the first host.
+SITE_URL = os.environ.get("SITE_URL") or (
+    "http://127.0.0.1:8000"
+    if DEBUG
+    else f"https://{ALLOWED_HOSTS[0]}"
+    if ALLOWED_HOSTS and ALLOWED_HOSTS[0] not in ("*", "")
+    else ""
+).rstrip("/")
 
 # Security: strict unless DEBUG is on.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -4,14 +4,16 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from licensing.admin_lists import (
@@ -22,7 +24,12 @@ from licensing.admin_lists import (
     pop_integer,
     year_filter,
 )
-from licensing.admin_mixins import ProvinceScopedAdminMixin, ProvinceScopedMixin, province_id_of
+from licensing.admin_mixins import (
+    SAFE_METHODS,
+    ProvinceScopedAdminMixin,
+    ProvinceScopedMixin,
+    province_id_of,
+)
 from licensing.export_views import StreamedExportMixin
 from licensing.exports import EXPORT_FORMATS, LicenceResource, ManufacturerResource
 from licensing.importing.admin_views import (
@@ -167,9 +174,16 @@ class ProvinceAdmin(admin.ModelAdmin):
 
 @admin.register(InstrumentCategory)
 class InstrumentCategoryAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "batch", "note", "key_managed", "aliases", "sort_order"]
+    # The code is the catalogue's stable key for imports and links, not something to read.
+    list_display = ["name", "batch", "note", "key_managed", "aliases", "sort_order"]
     list_filter = ["batch", "key_managed"]
     search_fields = ["name", "code", "aliases"]
+
+    def get_exclude(self, request, obj=None):
+        # Those who may only read the catalogue see its names, not the code behind them.
+        if not self.has_change_permission(request, obj):
+            return ["code"]
+        return super().get_exclude(request, obj)
 
 
 @admin.register(TypeEvaluationInstitution)
@@ -194,6 +208,7 @@ class TypeEvaluationInstitutionAdmin(ScopedImportMixin, admin.ModelAdmin):
 class ManufacturerAdmin(ScopedImportMixin, ExportableRegisterAdmin):
     object_history_list_template = IMPORT_HISTORY_LIST_TEMPLATE
     resource_classes = [ManufacturerResource]
+    export_file_title = _("Manufacturer roster")
     import_resource_classes = [ManufacturerImportResource]
     list_display = [
         "name",
@@ -384,8 +399,11 @@ class LicensedProductInline(ProvinceScopedMixin, admin.TabularInline):
 class LicenceAdmin(LicenceListImportMixin, ExportableRegisterAdmin):
     # Adds the import buttons; django-import-export's export template extends it.
     change_list_template = "admin/licensing/licence/change_list.html"
+    # The library's change form (its export button) with the register's stylesheet.
+    change_form_template = "admin/licensing/licence/change_form.html"
     object_history_list_template = IMPORT_HISTORY_LIST_TEMPLATE
     resource_classes = [LicenceResource]
+    export_file_title = _("Licence roster")
     list_display = [
         "number",
         "manufacturer",
@@ -479,6 +497,16 @@ class LicenceAdmin(LicenceListImportMixin, ExportableRegisterAdmin):
                 inline_admin_formset.products_page = getattr(request, "licence_products_page", None)
         return inline_admin_formsets
 
+    def history_view(self, request, object_id, extra_context=None):
+        """The licence's history, and below it its products' changes, a page at a time."""
+        if (
+            request.method in SAFE_METHODS
+            and self.get_queryset(request).filter(pk=unquote(object_id)).exists()
+        ):
+            page = licence_products_history(request, unquote(object_id))
+            extra_context = {**(extra_context or {}), "product_history": page}
+        return super().history_view(request, object_id, extra_context)
+
     def _products_page(self, request, obj, inline):
         """The page of the licence's products to edit (?products_page=N), in the inline's order.
 
@@ -494,6 +522,112 @@ class LicenceAdmin(LicenceListImportMixin, ExportableRegisterAdmin):
         paginator = Paginator(products, PRODUCTS_PER_PAGE)
         page = paginator.get_page(request.GET.get(PRODUCTS_PAGE_VAR))
         return ProductsPage(request, page)
+
+
+PRODUCT_HISTORY_PER_PAGE = 20
+PRODUCT_HISTORY_PAGE_VAR = "products_history_page"
+# The product's fields a change lists, in this order (the licence is the page's own).
+PRODUCT_HISTORY_FIELDS = (
+    "category",
+    "product_name",
+    "model_spec",
+    "accuracy_class",
+    "measuring_range",
+    "type_approval",
+    "type_approval_number",
+)
+
+
+class ProductChange:
+    """One history record of a licence's product, as the licence's history page lists it."""
+
+    def __init__(self, record, previous, categories, approvals):
+        self.record = record
+        self.product = f"{record.product_name} {record.model_spec}"
+        self.category = categories.get(record.category_id, "")
+        self.changes = []
+        if previous is None or record.history_type != "~":
+            return
+
+        def shown(name, value):
+            if name == "category":
+                return categories.get(value, value)
+            if name == "type_approval":
+                return approvals.get(value, value)
+            return value
+
+        for name in PRODUCT_HISTORY_FIELDS:
+            attname = LicensedProduct._meta.get_field(name).attname
+            old, new = getattr(previous, attname), getattr(record, attname)
+            if old != new:
+                self.changes.append(
+                    (
+                        LicensedProduct._meta.get_field(name).verbose_name,
+                        shown(name, old) if old not in (None, "") else "—",
+                        shown(name, new) if new not in (None, "") else "—",
+                    )
+                )
+
+
+def licence_products_history(request, licence_id):
+    """A page of the history of a licence's products, newest first, each with what changed.
+
+    A few queries whatever the licence's size: the count, the page (each record with the id
+    of the same product's record before it), those previous records, which of the page's
+    products still exist, the catalogue and the certificates named by the page's records.
+    """
+    History = LicensedProduct.history.model
+    previous_id = (
+        History.objects.filter(id=OuterRef("id"), history_date__lt=OuterRef("history_date"))
+        .order_by("-history_date", "-history_id")
+        .values("history_id")[:1]
+    )
+    records = (
+        History.objects.filter(licence_id=licence_id)
+        .select_related("history_user")
+        .annotate(previous_id=Subquery(previous_id))
+        .order_by("-history_date", "-history_id")
+    )
+    paginator = Paginator(records, PRODUCT_HISTORY_PER_PAGE)
+    page = paginator.get_page(request.GET.get(PRODUCT_HISTORY_PAGE_VAR))
+    rows = list(page.object_list)
+    previous = History.objects.in_bulk(
+        [row.previous_id for row in rows if row.previous_id and row.history_type == "~"]
+    )
+    categories = dict(InstrumentCategory.objects.values_list("pk", "name"))
+    approval_ids = {
+        value
+        for row in [*rows, *previous.values()]
+        for value in [row.type_approval_id]
+        if value is not None
+    }
+    approvals = (
+        dict(
+            TypeApproval._base_manager.filter(pk__in=approval_ids).values_list(
+                "pk", "certificate_number"
+            )
+        )
+        if approval_ids
+        else {}
+    )
+    # A deleted product's versions have no page of their own (it would be a 404).
+    existing = set(
+        LicensedProduct.objects.filter(pk__in={row.id for row in rows}).values_list("pk", flat=True)
+    )
+    page.changes = [
+        ProductChange(row, previous.get(row.previous_id), categories, approvals) for row in rows
+    ]
+    for change in page.changes:
+        change.exists = change.record.id in existing
+    page.links = []
+    for number in paginator.get_elided_page_range(page.number, on_each_side=2):
+        if number == Paginator.ELLIPSIS:
+            page.links.append((number, None, False))
+            continue
+        query = request.GET.copy()
+        query[PRODUCT_HISTORY_PAGE_VAR] = number
+        page.links.append((number, f"?{query.urlencode()}", number == page.number))
+    return page
 
 
 @admin.register(LicensedProduct)
@@ -560,7 +694,7 @@ class ImportBatchAdmin(RegisterListMixin, ProvinceScopedAdminMixin, admin.ModelA
         "created_by",
         "province",
         "file_name",
-        "status",
+        "status_label",
         "rows",
         "counts_summary",
     ]
@@ -570,7 +704,7 @@ class ImportBatchAdmin(RegisterListMixin, ProvinceScopedAdminMixin, admin.ModelA
     date_hierarchy = "created_at"  # a few rows per upload: the hierarchy costs nothing here
     fields = [
         "file_name",
-        "created_by",
+        "created_by_name",
         "created_at",
         "province",
         "status",
@@ -583,6 +717,9 @@ class ImportBatchAdmin(RegisterListMixin, ProvinceScopedAdminMixin, admin.ModelA
         "warnings_table",
     ]
     readonly_fields = fields
+
+    class Media:
+        css = {"all": ["licensing/register.css"]}  # the "has errors" status stands out
 
     def get_queryset(self, request):
         # The uploaded bytes are never shown, so never loaded; the problem lists, which can be
@@ -598,8 +735,26 @@ class ImportBatchAdmin(RegisterListMixin, ProvinceScopedAdminMixin, admin.ModelA
     def has_delete_permission(self, request, obj=None):
         return False  # created objects point to their batch: it is their audit record
 
+    @admin.display(description=_("created by"))
+    def created_by_name(self, obj):
+        # Not the read-only foreign key, which links to the user's admin page: only national
+        # superusers may open it for every user, anyone else would get 403.
+        return obj.created_by or self.get_empty_value_display()
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_label(self, obj):
+        """The status, marked so that a preview with errors stands out from a good one."""
+        return format_html(
+            '<span class="import-status import-status-{}">{}</span>',
+            obj.status,
+            obj.get_status_display(),
+        )
+
     @admin.display(description=_("counts"))
     def counts_summary(self, obj):
+        if obj.status == ImportBatchStatus.HAS_ERRORS:
+            count = obj.counts.get("errors", 0)  # the error list itself is not read for a list
+            return ngettext("%(count)s error", "%(count)s errors", count) % {"count": count}
         return counts_summary(obj.counts)
 
     @admin.display(description=_("counts"))

@@ -32,9 +32,13 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.http import content_disposition_header
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ExportActionMixin
+from import_export.forms import SelectableFieldsExportForm
 from import_export.signals import post_export
 
 from licensing.export_jobs import JobRefused, export_job_start, is_stalled
@@ -45,11 +49,35 @@ SAFE_METHODS = ["GET", "HEAD"]
 RECENT_JOBS = 5
 
 
+class ExportForm(SelectableFieldsExportForm):
+    """The library's export form, each column's check box labelled with the file's heading.
+
+    The library labels them with the field's English name and the heading in brackets,
+    "Number (许可证编号)".
+    """
+
+    def _get_field_label(self, resource, field_name):
+        field = resource.fields.get(field_name)
+        return str(field.column_name) if field else field_name
+
+
 class StreamedExportMixin(ExportActionMixin):
     """django-import-export's export page and action, writing the file as a stream."""
 
     export_template_name = "admin/licensing/export.html"
+    export_form_class = ExportForm
     export_job_template_name = "admin/licensing/export_job.html"
+    # The file's name before the date; the list's name when not given.
+    export_file_title = None
+
+    def get_export_filename(self, request, queryset, file_format):
+        """E.g. 许可证名单-2016-10-31.xlsx: a Chinese name and the local date (Asia/Shanghai).
+
+        The responses send it as RFC 6266/5987 says for a name that is not ASCII
+        (``filename*=utf-8''…``, with an ASCII fallback), through content_disposition_header.
+        """
+        title = self.export_file_title or capfirst(self.opts.verbose_name_plural)
+        return f"{title}-{timezone.localdate():%Y-%m-%d}.{file_format.get_extension()}"
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -223,7 +251,7 @@ class StreamedExportMixin(ExportActionMixin):
         content_type = file_format.get_content_type()
         if isinstance(file_format, SafeCSV):
             response = StreamingHttpResponse(csv_pieces(headers, rows), content_type=content_type)
-            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            response["Content-Disposition"] = content_disposition_header(True, filename)
         else:
             # A zip is written whole before it is read: to a temporary file, not to memory;
             # it is deleted when the response closes it.

@@ -43,6 +43,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
+from licensing.importing.columns import COLUMNS_BY_KEY
 from licensing.models import Licence, Manufacturer
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -301,11 +302,17 @@ def products_cell(products: Iterable[tuple[str, str, str]]) -> str:
     return "；".join(f"{category} {product} {model}" for category, product, model in products)
 
 
+def template_header(key: str) -> str:
+    """The header of the licence-list template's column (licensing/importing/columns.py), so
+    that an export reads as the lists the provinces keep, and can be imported again."""
+    return COLUMNS_BY_KEY[key].header
+
+
 class ManufacturerResource(StreamedResource):
-    name = fields.Field(attribute="name", column_name=_("manufacturer name"))
-    credit_code = fields.Field(attribute="credit_code", column_name=_("unified social credit code"))
+    name = fields.Field(attribute="name", column_name=template_header("manufacturer_name"))
+    credit_code = fields.Field(attribute="credit_code", column_name=template_header("credit_code"))
     province = fields.Field(attribute="province__name", column_name=_("province"))
-    address = fields.Field(attribute="address", column_name=_("address"))
+    address = fields.Field(attribute="address", column_name=template_header("address"))
     legal_representative = fields.Field(
         attribute="legal_representative", column_name=_("legal representative")
     )
@@ -330,37 +337,39 @@ class ManufacturerResource(StreamedResource):
 
 
 class LicenceResource(StreamedResource):
-    number = fields.Field(attribute="number", column_name=_("licence number"))
-    manufacturer = fields.Field(attribute="manufacturer__name", column_name=_("manufacturer name"))
+    number = fields.Field(attribute="number", column_name=template_header("licence_number"))
+    manufacturer = fields.Field(
+        attribute="manufacturer__name", column_name=template_header("manufacturer_name")
+    )
     credit_code = fields.Field(
-        attribute="manufacturer__credit_code", column_name=_("unified social credit code")
+        attribute="manufacturer__credit_code", column_name=template_header("credit_code")
     )
     province = fields.Field(attribute="province__name", column_name=_("issuing province"))
     issuing_authority = fields.Field(
-        attribute="issuing_authority", column_name=_("issuing authority")
+        attribute="issuing_authority", column_name=template_header("issuing_authority")
     )
     issuing_level = fields.Field(
-        attribute="get_issuing_level_display", column_name=_("issuing level")
+        attribute="get_issuing_level_display", column_name=template_header("issuing_level")
     )
     # Dates stay dates: the admin passes native types only to the library's own binary
     # formats (an exact type check that SafeXLSX fails), so .xlsx would get text cells that
     # Excel cannot sort or filter as dates. CSV writes them as 2016-05-12 either way.
     accepted_on = fields.Field(
         attribute="accepted_on",
-        column_name=_("application accepted on"),
+        column_name=template_header("accepted_on"),
         widget=widgets.DateWidget(coerce_to_string=False),
     )
     issued_on = fields.Field(
         attribute="issued_on",
-        column_name=_("issued on"),
+        column_name=template_header("issued_on"),
         widget=widgets.DateWidget(coerce_to_string=False),
     )
     expires_on = fields.Field(
         attribute="expires_on",
-        column_name=_("valid until"),
+        column_name=template_header("expires_on"),
         widget=widgets.DateWidget(coerce_to_string=False),
     )
-    status = fields.Field(attribute="get_status_display", column_name=_("status"))
+    status = fields.Field(attribute="get_status_display", column_name=template_header("status"))
     products = fields.Field(column_name=_("licensed products"))
 
     class Meta:

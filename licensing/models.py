@@ -136,6 +136,8 @@ class TypeEvaluationInstitution(models.Model):
 
 class ImportBatchStatus(models.TextChoices):
     PREVIEWED = "previewed", _("Previewed")
+    # A preview that found errors: nothing can be confirmed; kept for its error report.
+    HAS_ERRORS = "errors", _("Has errors")
     COMMITTED = "committed", _("Committed")
 
 
@@ -150,7 +152,7 @@ class ImportBatch(models.Model):
         blank=True,
         related_name="import_batches",
         verbose_name=_("created by"),
-        help_text=_("Empty for a command-line import run without --as-user."),
+        help_text=_("Empty for an import from the command line run for no user."),
     )
     province = models.ForeignKey(
         Province,

@@ -6,4 +6,6 @@ The suite runs with DEBUG off, as production does; only the secret key is a test
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
+# Said explicitly, so the development .env that `make run` writes is never read (config/envfile.py).
+os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")

@@ -241,6 +241,8 @@ class LicenceListImportMixin:
             warnings_not_shown=max(0, len(result.warnings) - SHOWN),
             changes=changes,
             changes_not_shown=max(0, len(result.changes) - SHOWN),
+            new_licences=result.new_licences,
+            new_licences_total=result.licences.created,
             shown=SHOWN,
             report_url=report_url,
             token=confirm_token(batch) if result.ok else None,
@@ -320,7 +322,8 @@ class LicenceListImportMixin:
         self._require_import_permission(request)
         batch = get_object_or_404(
             self._own_batches(request).filter(
-                status=ImportBatchStatus.PREVIEWED, content__isnull=False
+                status__in=[ImportBatchStatus.PREVIEWED, ImportBatchStatus.HAS_ERRORS],
+                content__isnull=False,
             ),
             pk=batch_id,
         )

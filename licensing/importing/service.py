@@ -106,6 +106,20 @@ class Change:
 
 
 @dataclass
+class NewLicence:
+    """A licence the import creates, for the preview: its first row, manufacturer and products."""
+
+    row: int
+    number: str
+    manufacturer: str
+    products: list[str]
+
+
+# Licences listed on the preview as they will be created; the counts give the rest.
+NEW_LICENCES_SHOWN = 20
+
+
+@dataclass
 class ImportResult:
     ok: bool = False
     dry_run: bool = False
@@ -116,6 +130,7 @@ class ImportResult:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
+    new_licences: list[NewLicence] = field(default_factory=list)  # the first NEW_LICENCES_SHOWN
     unreadable: bool = False  # the file could not be read at all (exit status 2)
     batch: ImportBatch | None = None
 
@@ -182,9 +197,9 @@ def import_preview(*, data: bytes, file_name: str, by) -> tuple[ImportResult, Im
         province=plan.batch_province(),
         file_name=file_name,
         sha256=hashlib.sha256(data).hexdigest(),
-        status=ImportBatchStatus.PREVIEWED,
+        status=ImportBatchStatus.HAS_ERRORS if result.errors else ImportBatchStatus.PREVIEWED,
         rows=result.rows,
-        counts=result.counts_dict(),
+        counts=_batch_counts(result),
         errors=[problem.as_dict() for problem in result.errors],
         warnings=[problem.as_dict() for problem in result.warnings],
         # An unreadable file is of no use to the error report, and may be huge.
@@ -214,12 +229,23 @@ def import_confirm(*, batch: ImportBatch, by, sha256: str) -> ImportResult:
         raise ImportRefused(_("The uploaded file has changed since the preview; upload it again."))
     result = _check_and_write(content, import_scope(by=by), batch, by)
     if not result.ok:
-        ImportBatch.objects.filter(pk=batch.pk).update(
-            counts=result.counts_dict(),
+        # The register changed since the preview: the batch is now a preview with errors.
+        ImportBatch.objects.filter(pk=batch.pk, status=ImportBatchStatus.PREVIEWED).update(
+            status=ImportBatchStatus.HAS_ERRORS,
+            counts=_batch_counts(result),
             errors=[problem.as_dict() for problem in result.errors],
             warnings=[problem.as_dict() for problem in result.warnings],
         )
     return result
+
+
+def _batch_counts(result: ImportResult) -> dict:
+    """The counts a batch keeps; with errors, how many (for the batch list, which does not
+    read the error list itself)."""
+    counts = result.counts_dict()
+    if result.errors:
+        counts["errors"] = len(result.errors)
+    return counts
 
 
 def import_scope(*, by=None, province: Province | None = None) -> Province | None:
@@ -456,8 +482,28 @@ def _check(data: bytes, scope: Province | None) -> _Plan:
         # Nothing will be written, so nothing is counted as created, updated or unchanged.
         result.manufacturers, result.licences, result.products = Counts(), Counts(), Counts()
         result.changes = []
+    else:
+        result.new_licences = _new_licences_shown(plan)
     result.ok = not result.errors
     return plan
+
+
+def _new_licences_shown(plan: _Plan) -> list[NewLicence]:
+    """The first licences to be created, in the file's order, with the products they list."""
+    shown = {row[0]: [] for row in plan.new_licences[:NEW_LICENCES_SHOWN]}
+    for number, category_id, name, model_spec, *_rest in plan.new_products:
+        if number in shown:
+            shown[number].append(f"{plan.category_names[category_id]} {name} {model_spec}")
+    licences = [
+        NewLicence(
+            row=plan.licences[number].row,
+            number=number,
+            manufacturer=str(plan.manufacturers[plan.licences[number].values["credit_code"]].name),
+            products=products,
+        )
+        for number, products in shown.items()
+    ]
+    return sorted(licences, key=lambda licence: licence.row)
 
 
 def _report_missing_headers(plan: _Plan, missing: MissingHeaders) -> None:

@@ -1,4 +1,5 @@
-"""The 山东 administrator enters a manufacturer and a licence in a real browser.
+"""The 山东 administrator enters a manufacturer and a licence in a real browser; the licence
+list and change page fit a 1366 px screen for a clerk and a reviewer.
 
 Runs Debian's chromium through Playwright against the live server; see conftest.py for when
 it is skipped. Screenshots of each step are saved under test-artifacts/.
@@ -9,9 +10,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.roles import PROVINCIAL_ADMIN
-from licensing.factories import credit_code
-from licensing.models import InstrumentCategory, Licence, Manufacturer
+from accounts.roles import DATA_ENTRY, PROVINCIAL_ADMIN, REVIEWER
+from licensing.factories import credit_code, make_licence, make_manufacturer
+from licensing.models import InstrumentCategory, Licence, Manufacturer, TypeApproval
 from tests.conftest import PASSWORD, make_user
 
 pytestmark = [
@@ -112,3 +113,88 @@ def test_shandong_admin_enters_a_licence_and_cannot_open_zhejiang(
     assert response.status == 404
     expect(page.locator("body")).not_to_contain_text(zhejiang_licence.number)
     screenshot("zhejiang-licence-404")
+
+
+# --- The licence list and a licence's change page fit a 1366 px screen (issue 10) ----------
+
+# A long name, as real ones are, so that columns have to share the width.
+LONG_NAME = "浙江省杭州市西湖区某某精密计量仪器仪表制造股份有限公司第二分公司"
+
+
+def log_in(page, user):
+    page.goto("/admin/login/?next=/admin/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-form input[type=submit]")
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+
+
+def overflow(page) -> int:
+    """How many pixels the page is wider than the window (0: no sideways scrolling)."""
+    return page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+
+
+def hidden_columns(page) -> list[str]:
+    """Boxes that scroll sideways inside the page (the admin wraps its tables in such boxes,
+    so a page that fits can still hide columns): their ids or classes."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(
+                '#changelist .results, .inline-group, .inline-group .tabular, #content-main, fieldset'
+            )].filter((box) => box.scrollWidth > box.clientWidth + 1)
+             .map((box) => `${box.tagName}#${box.id}.${box.className}`)"""
+    )
+
+
+def single_line(page, selector: str) -> bool:
+    """Whether every element of ``selector`` is one line high."""
+    return page.evaluate(
+        """(selector) => [...document.querySelectorAll(selector)].every((element) => {
+            const lineHeight = parseFloat(getComputedStyle(element).lineHeight) || 20;
+            const range = document.createRange();
+            range.selectNodeContents(element);
+            return range.getClientRects().length <= 1
+                || range.getBoundingClientRect().height < lineHeight * 1.5;
+        })""",
+        selector,
+    )
+
+
+@pytest.mark.parametrize("role", ["clerk", "reviewer"])
+def test_the_licence_list_and_change_page_fit_1366_pixels(page, screenshot, zhejiang, role):
+    page.set_viewport_size({"width": 1366, "height": 768})
+    manufacturer = make_manufacturer(zhejiang, 3301, name=LONG_NAME)
+    licence = make_licence(manufacturer, 3301, products=3)
+    for seed in range(3302, 3312):
+        make_licence(make_manufacturer(zhejiang, seed, name=f"{LONG_NAME}{seed}"), seed)
+    product = licence.products.first()
+    product.type_approval = TypeApproval.objects.create(
+        certificate_number="2016F123-33",
+        province=zhejiang,
+        manufacturer=manufacturer,
+        category=product.category,
+        product_name=product.product_name,
+        model_spec=product.model_spec,
+        approved_on=licence.issued_on,
+        issuing_department="浙江省质量技术监督局计量处",
+    )
+    product.accuracy_class = "0.5S级"
+    product.measuring_range = "Imax 60A，3×220/380V"
+    product.save()
+    if role == "clerk":
+        user = make_user("zj_layout_clerk", province=zhejiang, role=DATA_ENTRY)
+    else:
+        user = make_user("layout_reviewer", role=REVIEWER)
+    log_in(page, user)
+
+    page.goto("/admin/licensing/licence/")
+    expect(page.locator("#result_list")).to_be_visible()
+    screenshot(f"licence-list-1366-{role}")
+    assert overflow(page) <= 0
+    assert hidden_columns(page) == []
+    assert single_line(page, "#result_list td.field-number, #result_list th.field-number a")
+
+    page.goto(f"/admin/licensing/licence/{licence.pk}/change/")
+    expect(page.locator("#licence_form")).to_be_visible()
+    screenshot(f"licence-change-1366-{role}")
+    assert overflow(page) <= 0
+    assert hidden_columns(page) == []

@@ -2,6 +2,9 @@
 
 import csv
 import io
+import re
+from datetime import UTC, datetime
+from urllib.parse import quote
 
 import openpyxl
 import pytest
@@ -9,11 +12,13 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.http import content_disposition_header
 
 from licensing.exports import SafeCSV, SafeXLSX
 from licensing.factories import make_licence, make_manufacturer
-from licensing.models import Licence, LicensedProduct, Manufacturer
+from licensing.importing.columns import COLUMNS
+from licensing.models import Licence, Manufacturer
 from tests.conftest import make_user
 
 FORMULAE = ["==1+1", "@SUM(1)", "+1", "-1", "\tx", "\rx"]
@@ -71,7 +76,7 @@ def xlsx_sheet(response):
     assert response["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    assert response["Content-Disposition"].endswith('.xlsx"')
+    assert re.search(r'\.xlsx"?$', response["Content-Disposition"])
     return openpyxl.load_workbook(io.BytesIO(body(response))).active
 
 
@@ -81,7 +86,7 @@ def xlsx_rows(response):
 
 def csv_rows(response):
     assert response["Content-Type"].startswith("text/csv")
-    assert response["Content-Disposition"].endswith('.csv"')
+    assert re.search(r'\.csv"?$', response["Content-Disposition"])
     assert body(response).startswith(b"\xef\xbb\xbf")  # BOM: Excel then reads UTF-8
     text = body(response).decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text, newline="")))
@@ -185,45 +190,47 @@ def test_licence_export_lists_the_licence_and_its_products(
 
 
 @pytest.mark.parametrize("format_class", [SafeXLSX, SafeCSV])
-def test_licence_export_headers_are_the_chinese_field_names(
+def test_licence_export_headers_are_the_import_templates(
     client, shandong_clerk, shandong_licence, format_class
 ):
+    """The template's own header names (one source, licensing/importing/columns.py); the two
+    columns the template has not, in Chinese."""
     client.force_login(shandong_clerk)
     rows = rows_of(post_export(client, "licence", format_class), format_class)
-    with translation.override("zh-hans"):
-        expected = [
-            verbose(Licence, "number"),
-            verbose(Manufacturer, "name"),
-            verbose(Manufacturer, "credit_code"),
-            verbose(Licence, "province"),
-            verbose(Licence, "issuing_authority"),
-            verbose(Licence, "issuing_level"),
-            verbose(Licence, "accepted_on"),
-            verbose(Licence, "issued_on"),
-            verbose(Licence, "expires_on"),
-            verbose(Licence, "status"),
-            str(LicensedProduct._meta.verbose_name_plural),
-        ]
-    assert rows[0] == expected
+    assert rows[0] == [
+        "许可证编号",
+        "企业名称",
+        "统一社会信用代码",
+        "发证省份",
+        "发证机关",
+        "发证层级",
+        "受理日期",
+        "发证日期",
+        "有效期至",
+        "状态",
+        "许可产品",
+    ]
+    template = {column.header for column in COLUMNS}
+    assert set(rows[0]) - template == {"发证省份", "许可产品"}
 
 
 @pytest.mark.parametrize("format_class", [SafeXLSX, SafeCSV])
-def test_manufacturer_export_headers_are_the_chinese_field_names(
+def test_manufacturer_export_headers_are_the_import_templates_then_chinese_field_names(
     client, shandong_clerk, shandong_licence, format_class
 ):
     client.force_login(shandong_clerk)
     rows = rows_of(post_export(client, "manufacturer", format_class), format_class)
-    fields = [
-        "name",
-        "credit_code",
-        "province",
-        "address",
-        "legal_representative",
-        "contact_person",
-        "contact_phone",
-    ]
     with translation.override("zh-hans"):
-        expected = [verbose(Manufacturer, field) for field in fields]
+        expected = [
+            "企业名称",
+            "统一社会信用代码",
+            verbose(Manufacturer, "province"),
+            "企业地址",
+            *(
+                verbose(Manufacturer, field)
+                for field in ["legal_representative", "contact_person", "contact_phone"]
+            ),
+        ]
     assert rows[0] == expected
 
 
@@ -234,6 +241,41 @@ def test_csv_licence_export_writes_iso_dates_and_nothing_for_a_missing_one(
     client.force_login(shandong_clerk)
     (row,) = csv_rows(post_export(client, "licence", SafeCSV))[1:]
     assert row[6:9] == ["", licence.issued_on.isoformat(), licence.expires_on.isoformat()]
+
+
+@pytest.mark.parametrize(
+    ("model_name", "format_class", "title"),
+    [
+        ("licence", SafeXLSX, "Licence roster"),
+        ("licence", SafeCSV, "Licence roster"),
+        ("manufacturer", SafeXLSX, "Manufacturer roster"),
+    ],
+)
+def test_export_file_is_named_for_the_list_with_the_local_date(
+    client, shandong_clerk, shandong_licence, monkeypatch, model_name, format_class, title
+):
+    # 2016-10-31 17:30 UTC is already 2016-11-01 in Asia/Shanghai.
+    moment = datetime(2016, 10, 31, 17, 30, tzinfo=UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: moment)
+    client.force_login(shandong_clerk)
+    response = post_export(client, model_name, format_class)
+    body(response)
+    with translation.override("zh-hans"):
+        name = f"{translation.gettext(title)}-2016-11-01.{format_class().get_extension()}"
+    assert response["Content-Disposition"] == content_disposition_header(True, name)
+
+
+@pytest.mark.parametrize("format_class", [SafeXLSX, SafeCSV])
+def test_a_chinese_file_name_is_sent_as_rfc_5987_says(
+    client, shandong_clerk, shandong_licence, monkeypatch, format_class
+):
+    monkeypatch.setattr(model_admin("licence"), "export_file_title", "许可证名单")
+    client.force_login(shandong_clerk)
+    response = post_export(client, "licence", format_class)
+    body(response)
+    name = f"许可证名单-{timezone.localdate():%Y-%m-%d}.{format_class().get_extension()}"
+    # The UTF-8 name percent-encoded in filename*, which browsers prefer to filename.
+    assert response["Content-Disposition"] == f"attachment; filename*=utf-8''{quote(name)}"
 
 
 # The admin action
@@ -358,8 +400,8 @@ def formula_manufacturers(shandong):
 @pytest.mark.parametrize(
     ("model_name", "headers"),
     [
-        ("manufacturer", [(Manufacturer, "name"), (Manufacturer, "address")]),
-        ("licence", [(Manufacturer, "name")]),
+        ("manufacturer", ["企业名称", "企业地址"]),
+        ("licence", ["企业名称"]),
     ],
 )
 def test_xlsx_export_writes_formula_like_values_as_exact_text(
@@ -368,8 +410,8 @@ def test_xlsx_export_writes_formula_like_values_as_exact_text(
     client.force_login(shandong_clerk)
     sheet = xlsx_sheet(post_export(client, model_name, SafeXLSX))
     header_row = [cell.value for cell in sheet[1]]
-    for model, field in headers:
-        index = header_row.index(verbose(model, field))
+    for header in headers:
+        index = header_row.index(header)
         cells = [row[index] for row in sheet.iter_rows(min_row=2)]
         formula_cells = [cell for cell in cells if cell.value in FORMULAE]
         assert sorted(cell.value for cell in formula_cells) == sorted(FORMULAE)
@@ -380,8 +422,8 @@ def test_xlsx_export_writes_formula_like_values_as_exact_text(
 @pytest.mark.parametrize(
     ("model_name", "headers"),
     [
-        ("manufacturer", [(Manufacturer, "name"), (Manufacturer, "address")]),
-        ("licence", [(Manufacturer, "name")]),
+        ("manufacturer", ["企业名称", "企业地址"]),
+        ("licence", ["企业名称"]),
     ],
 )
 def test_csv_export_prefixes_formula_like_values_with_an_apostrophe(
@@ -389,8 +431,8 @@ def test_csv_export_prefixes_formula_like_values_with_an_apostrophe(
 ):
     client.force_login(shandong_clerk)
     rows = csv_rows(post_export(client, model_name, SafeCSV))
-    for model, field in headers:
-        values = column(rows, verbose(model, field))
+    for header in headers:
+        values = column(rows, header)
         escaped = [value for value in values if value.startswith("'")]
         assert sorted(escaped) == sorted("'" + text for text in FORMULAE)
         assert not any(value in FORMULAE for value in values)
@@ -399,8 +441,8 @@ def test_csv_export_prefixes_formula_like_values_with_an_apostrophe(
 def test_csv_export_leaves_ordinary_text_alone(client, shandong_clerk, formula_manufacturers):
     client.force_login(shandong_clerk)
     rows = csv_rows(post_export(client, "manufacturer", SafeCSV))
-    assert "济南计量仪器厂" in column(rows, verbose(Manufacturer, "name"))
-    assert "济南市历下区经十路1号" in column(rows, verbose(Manufacturer, "address"))
+    assert "济南计量仪器厂" in column(rows, "企业名称")
+    assert "济南市历下区经十路1号" in column(rows, "企业地址")
 
 
 def test_xlsx_export_replaces_characters_xml_cannot_hold(client, shandong_clerk, shandong):

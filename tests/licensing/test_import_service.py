@@ -1071,7 +1071,7 @@ def test_a_confirm_rechecks_against_the_register_as_it_is_now(shandong_clerk, zh
     assert not result.ok
     assert Licence.objects.count() == 0
     batch.refresh_from_db()
-    assert batch.status == ImportBatchStatus.PREVIEWED
+    assert batch.status == ImportBatchStatus.HAS_ERRORS  # a preview with errors now
     assert batch.errors == [e.as_dict() for e in result.errors]
 
 

@@ -40,6 +40,7 @@ from verification.services import (
 
 DEMO_LOGINS = [
     ("shandong_admin", "demo-shandong-2016", PROVINCIAL_ADMIN, "37"),
+    ("zhejiang_admin", "demo-zhejiang-admin-2016", PROVINCIAL_ADMIN, "33"),
     ("zhejiang_clerk", "demo-zhejiang-2016", DATA_ENTRY, "33"),
     ("reviewer", "demo-reviewer-2016", REVIEWER, None),
 ]
@@ -206,9 +207,36 @@ def test_rerunning_resets_a_changed_demo_login(seeded, client):
 
 def test_output_lists_the_demo_logins(seeded):
     for username, password, role, _province in DEMO_LOGINS:
-        line = next(line for line in seeded.splitlines() if username in line)
+        line = next(line for line in seeded.splitlines() if f"{username} " in line)
         assert password in line
         assert role in line
+        user = User.objects.get(username=username)
+        assert user.email in line
+        assert user.first_name in line.split()
+
+
+def test_each_demo_province_has_an_administrator_login_who_may_submit(seeded):
+    logins = {login[0]: login for login in DEMO_LOGINS}
+    provinces = {code for *_rest, code in DEMO_LOGINS if code}
+    for code in provinces:
+        administrators = [
+            name
+            for name, (_n, _p, role, province) in logins.items()
+            if role == PROVINCIAL_ADMIN and province == code
+        ]
+        assert administrators, code
+        user = User.objects.get(username=administrators[0])
+        assert user.has_perm("verification.submit_provincialreturn")
+    assert not User.objects.get(username="zhejiang_clerk").has_perm(
+        "verification.submit_provincialreturn"
+    )
+
+
+def test_demo_logins_have_names_and_e_mail_addresses(seeded):
+    for username, *_rest in DEMO_LOGINS:
+        user = User.objects.get(username=username)
+        assert user.email.endswith("@example.com")
+        assert user.get_full_name()
 
 
 def test_demo_register_gives_every_finding_of_the_2016_campaign(seeded):

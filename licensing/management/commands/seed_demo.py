@@ -52,12 +52,23 @@ from verification.models import ProvincialReturn
 
 SEED = 2016
 
-# user name, development password, role (group name), province code (None: national staff)
+# user name, development password, role (group name), province code (None: national staff).
+# Each demo province has its administrator, who alone submits the province's return.
 DEMO_USERS = (
     ("shandong_admin", "demo-shandong-2016", PROVINCIAL_ADMIN, "37"),
+    ("zhejiang_admin", "demo-zhejiang-admin-2016", PROVINCIAL_ADMIN, "33"),
     ("zhejiang_clerk", "demo-zhejiang-2016", DATA_ENTRY, "33"),
     ("reviewer", "demo-reviewer-2016", REVIEWER, None),
 )
+# Names (the administrators as Attachment 2 of the demo returns names them) and e-mail
+# addresses (a reserved example domain), so that the workflow's e-mails
+# reach someone, and show in the development server's console.
+DEMO_PEOPLE = {
+    "shandong_admin": ("张明", "shandong_admin@example.com"),
+    "zhejiang_admin": ("吴海燕", "zhejiang_admin@example.com"),
+    "zhejiang_clerk": ("李静", "zhejiang_clerk@example.com"),
+    "reviewer": ("赵明", "reviewer@example.com"),
+}
 
 # Per province: prefecture-level cities (name, GB/T 2260 code, telephone area code, districts
 # and county-level units), how many manufacturers of each main category, licences in total,
@@ -782,7 +793,7 @@ def seed_register(plans: dict[Province, dict]) -> list[tuple[type, int, int]]:
     ]
 
 
-def seed_users(provinces: dict[str, Province]) -> list[tuple[str, str, str, str]]:
+def seed_users(provinces: dict[str, Province]) -> list[tuple[str, ...]]:
     """Create or reset the demo logins; a user already as wanted is not written at all."""
     User = get_user_model()
     groups = Group.objects.in_bulk([row[2] for row in DEMO_USERS], field_name="name")
@@ -796,7 +807,16 @@ def seed_users(provinces: dict[str, Province]) -> list[tuple[str, str, str, str]
     for username, password, role, province_code in DEMO_USERS:
         province = provinces[province_code] if province_code else None
         user, created = User.objects.get_or_create(username=username)
-        wanted = {"is_staff": True, "is_active": True, "is_superuser": False, "province": province}
+        full_name, email = DEMO_PEOPLE[username]
+        wanted = {
+            "is_staff": True,
+            "is_active": True,
+            "is_superuser": False,
+            "province": province,
+            "first_name": full_name,
+            "last_name": "",
+            "email": email,
+        }
         changed = [name for name, value in wanted.items() if getattr(user, name) != value]
         for name in changed:
             setattr(user, name, wanted[name])
@@ -808,7 +828,16 @@ def seed_users(provinces: dict[str, Province]) -> list[tuple[str, str, str, str]
             user.save(update_fields=changed)
         if list(user.groups.all()) != [groups[role]]:
             user.groups.set([groups[role]])
-        rows.append((username, password, role, province.name if province else _("All provinces")))
+        rows.append(
+            (
+                username,
+                password,
+                role,
+                province.name if province else _("All provinces"),
+                full_name,
+                email,
+            )
+        )
     return rows
 
 
@@ -870,7 +899,7 @@ class Command(BaseCommand):
                 [row[0] for row in DEMO_USERS], field_name="username"
             )
             returns_created, returns_kept = seed_returns(
-                administrators={"37": logins["shandong_admin"]},
+                administrators={"37": logins["shandong_admin"], "33": logins["zhejiang_admin"]},
                 editors={"33": logins["zhejiang_clerk"]},
                 reviewer=logins["reviewer"],
             )
@@ -894,6 +923,6 @@ class Command(BaseCommand):
         )
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS(_("Demo logins (development passwords only):")))
-        header = (_("User name"), _("Password"), _("Role"), _("Province"))
+        header = (_("User name"), _("Password"), _("Role"), _("Province"), _("Name"), _("E-mail"))
         for line in format_table(header, users):
             self.stdout.write(f"  {line}")
