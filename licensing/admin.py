@@ -4,11 +4,12 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.contrib.admin.widgets import AutocompleteSelect, RelatedFieldWidgetWrapper
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Subquery
 from django.forms.models import BaseInlineFormSet
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -29,6 +30,13 @@ from licensing.admin_mixins import (
     ProvinceScopedAdminMixin,
     ProvinceScopedMixin,
     province_id_of,
+)
+from licensing.concurrency import (
+    ConcurrentEdit,
+    changes_since,
+    unsaved_entries,
+    version_claim,
+    versions_raise,
 )
 from licensing.export_views import StreamedExportMixin
 from licensing.exports import EXPORT_FORMATS, LicenceResource, ManufacturerResource
@@ -65,6 +73,8 @@ PRODUCTS_PAGE_VAR = "products_page"
 # The history page of a model with an import_batch: simple-history's, plus the batch that
 # created the object, since a created row's history record is its import batch.
 IMPORT_HISTORY_LIST_TEMPLATE = "admin/licensing/import_history_list.html"
+# A save from a form someone else's save made stale (licensing/concurrency.py).
+CONFLICT_TEMPLATE = "admin/licensing/conflict.html"
 
 
 class ExpiryFilter(admin.SimpleListFilter):
@@ -119,6 +129,18 @@ class LicensedInFilter(admin.SimpleListFilter):
         return queryset.filter(Exists(licences))
 
 
+class VersionedForm(forms.ModelForm):
+    """Posts back the version of the object the form was loaded at (licensing/concurrency.py)."""
+
+    # Not required: a client that posts no version (a script) saves unchecked.
+    version = forms.IntegerField(label=_("version"), widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial.setdefault("version", self.instance.version)
+
+
 class RegisterAdmin(RegisterListMixin, ProvinceScopedAdminMixin, SimpleHistoryAdmin):
     """Base for province-owned register screens: scoped, with audit history, and lists whose
     pages cost what they show (licensing/admin_lists.py).
@@ -133,7 +155,73 @@ class RegisterAdmin(RegisterListMixin, ProvinceScopedAdminMixin, SimpleHistoryAd
         stored = self.model._base_manager.filter(pk=obj.pk).first()
         return province_id_of(stored) if stored is not None else None
 
+    # --- concurrent edits (licensing/concurrency.py) ---------------------------------------
+
+    def get_fieldsets(self, request, obj=None):
+        """The form's fields, and on a change form the hidden version it was loaded at."""
+        fieldsets = [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "version"]})
+            for name, options in super().get_fieldsets(request, obj)
+        ]
+        if obj is not None and obj.pk is not None and self.has_change_permission(request, obj):
+            name, options = fieldsets[0]
+            fieldsets[0] = (name, {**options, "fields": [*options["fields"], "version"]})
+        return fieldsets
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if "fields" in kwargs:
+            fields = kwargs.pop("fields")
+            if fields is None:  # the admin asking which fields the model form has
+                return super().get_form(request, obj, change, fields=None, **kwargs)
+        else:
+            fields = flatten_fieldsets(self.get_fieldsets(request, obj))
+        if "version" in fields:
+            # Not editable: a form field of the form's own (VersionedForm), not the model's.
+            kwargs["form"] = type(
+                "VersionedForm", (VersionedForm, kwargs.get("form", self.form)), {}
+            )
+        fields = [name for name in fields if name != "version"]
+        return super().get_form(request, obj, change, fields=fields, **kwargs)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            # The admin's own transaction: a refused save leaves nothing of it behind.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ConcurrentEdit as conflict:
+            return self.conflict_response(request, conflict)
+
+    def conflict_response(self, request, conflict):
+        """409: the save was refused; what the other person changed, and the user's entries."""
+        opts = self.model._meta
+        current = self.model._base_manager.filter(pk=conflict.obj.pk).first()
+        change_url = reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change", args=[conflict.obj.pk]
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Someone else changed this %(object)s") % {"object": opts.verbose_name},
+            "subtitle": None,
+            "opts": opts,
+            "app_label": opts.app_label,
+            "original": current or conflict.obj,
+            "deleted": current is None,
+            "changes": changes_since(conflict.obj, conflict.expected) if current else [],
+            "entries": unsaved_entries(conflict.form, current, conflict.expected)
+            if current
+            else [],
+            "change_url": change_url,
+            "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, CONFLICT_TEMPLATE, context, status=409)
+
     def save_model(self, request, obj, form, change):
+        expected = form.cleaned_data.get("version") if change else None
+        if expected is not None:
+            version_claim(obj, expected=expected, form=form)
+        # One moment for the whole save: LicenceAdmin.save_formset gives the products' history
+        # records the same time, so that they belong to this version of the licence.
+        obj._history_date = timezone.now()
         request._register_provinces = {self._stored_province_id(obj)}
         super().save_model(request, obj, form, change)
 
@@ -480,6 +568,14 @@ class LicenceAdmin(LicenceListImportMixin, ExportableRegisterAdmin):
     def product_count(self, obj):
         return obj.product_total
 
+    def save_formset(self, request, form, formset, change):
+        # The products' records are part of the licence's version (licensing/concurrency.py).
+        at = getattr(form.instance, "_history_date", None)
+        if at is not None:
+            for product_form in formset.forms:
+                product_form.instance._history_date = at
+        super().save_formset(request, form, formset, change)
+
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if isinstance(inline, LicensedProductInline) and obj.pk is not None:
@@ -655,6 +751,24 @@ class LicensedProductAdmin(RegisterAdmin):
     search_help_text = _("Search by product, model, licence number or manufacturer.")
     autocomplete_fields = ["licence", "type_approval"]
     form = LicensedProductForm
+
+    # A product is part of its licence: a change here makes a licence form loaded before it
+    # stale, as an edit of the licence's inline does (licensing/concurrency.py).
+    def save_model(self, request, obj, form, change):
+        stored = LicensedProduct._base_manager.filter(pk=obj.pk).values_list("licence_id")
+        before = {licence_id for (licence_id,) in stored} if change else set()
+        super().save_model(request, obj, form, change)
+        versions_raise(Licence, {*before, obj.licence_id})
+
+    def delete_model(self, request, obj):
+        licence_id = obj.licence_id
+        super().delete_model(request, obj)
+        versions_raise(Licence, {licence_id})
+
+    def delete_queryset(self, request, queryset):
+        licence_ids = set(queryset.order_by().values_list("licence_id", flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        versions_raise(Licence, licence_ids)
 
     def register_cell(self, params):
         if params.pop("licence__status__exact", None) != LicenceStatus.VALID:

@@ -209,9 +209,37 @@ def import_batch_field(*, related_name: str) -> models.ForeignKey:
     )
 
 
+class VersionField(models.PositiveIntegerField):
+    """The row's version, raised by every save of an existing row (as auto_now moves a date).
+
+    An edit form posts the version it was loaded at; the admin saves only if the row is still
+    at it (licensing/concurrency.py). Writes that bypass save() raise it themselves: the
+    import's UPDATEs (licensing/importing/service.py) and QuerySet.update() callers.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("verbose_name", _("version"))
+        # Not a value anyone edits: model forms leave it out, and so do history diffs. The
+        # admin posts it in a form field of its own (licensing/admin.py, RegisterAdmin).
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("default", 1)
+        kwargs.setdefault(
+            "help_text", _("Raised by every change, so that a stale edit is refused.")
+        )
+        super().__init__(*args, **kwargs)
+
+    def pre_save(self, model_instance, add):
+        value = getattr(model_instance, self.attname)
+        if not add:
+            value = (value or 0) + 1
+            setattr(model_instance, self.attname, value)
+        return value
+
+
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    version = VersionField()
 
     class Meta:
         abstract = True
@@ -547,6 +575,7 @@ class LicensedProduct(models.Model):
         validators=[validate_type_approval_number],
     )
     import_batch = import_batch_field(related_name="licensed_products")
+    version = VersionField()
 
     province_lookup = "licence__province"
     objects = ProvinceScopedQuerySet.as_manager()

@@ -16,6 +16,7 @@ from operator import itemgetter
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -1453,6 +1454,10 @@ def _write(plan: _Plan, batch: ImportBatch, by) -> None:
     ):
         if created:
             _copy_to_history(model, "+", by, reason, now, batch=batch)
+    # A licence's products are part of the licence: an edit form of the licence loaded before
+    # the import must not save over products the import added or changed (licensing/concurrency.py).
+    # Before the licences' own updates, so that their "~" history records carry the new version.
+    _raise_licence_versions(plan)
     for model, changes in plan.updates.items():
         _update(model, changes, now)
         _copy_to_history(model, "~", by, reason, now, pks=list(changes))
@@ -1493,14 +1498,37 @@ def _insert(model, names, rows, constants) -> None:
             cursor.executemany(sql, [row + extra for row in rows[start : start + BATCH_SIZE]])
 
 
+def _raise_licence_versions(plan: _Plan) -> None:
+    """Raise the version of the existing licences whose products this import adds or changes."""
+    new_licences = {row[0] for row in plan.new_licences}
+    licence_ids = {
+        plan.licence_ids[row[0]] for row in plan.new_products if row[0] not in new_licences
+    }
+    changed_products = list(plan.updates.get(LicensedProduct, {}))
+    for start in range(0, len(changed_products), CHUNK_SIZE):
+        licence_ids.update(
+            LicensedProduct.objects.filter(
+                pk__in=changed_products[start : start + CHUNK_SIZE]
+            ).values_list("licence_id", flat=True)
+        )
+    ids = sorted(licence_ids)
+    for start in range(0, len(ids), CHUNK_SIZE):
+        Licence.objects.filter(pk__in=ids[start : start + CHUNK_SIZE]).update(
+            version=F("version") + 1
+        )
+
+
 def _update(model, changes: dict[int, dict], now) -> None:
-    """UPDATE just the changed fields (and updated_at): one prepared statement per set of fields.
+    """UPDATE just the changed fields (and updated_at, and the version, which every change
+    raises): one prepared statement per set of fields.
 
     bulk_update's CASE … WHEN statements took 10 s for 33,000 licences on SQLite.
     """
     meta = model._meta
     quote = connection.ops.quote_name
-    stamp = meta.get_field("updated_at") if "updated_at" in {f.name for f in meta.fields} else None
+    names_of = {f.name for f in meta.fields}
+    stamp = meta.get_field("updated_at") if "updated_at" in names_of else None
+    version = meta.get_field("version") if "version" in names_of else None
     groups: dict[tuple, list] = {}
     for pk, changed in changes.items():
         names = tuple(sorted(changed))
@@ -1512,6 +1540,8 @@ def _update(model, changes: dict[int, dict], now) -> None:
             if stamp is not None:
                 assignments.append(f"{quote(stamp.column)} = %s")
                 extra = (stamp.get_db_prep_save(now, connection),)
+            if version is not None:
+                assignments.append(f"{quote(version.column)} = {quote(version.column)} + 1")
             sql = (
                 f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608
                 f"WHERE {quote(meta.pk.column)} = %s"
