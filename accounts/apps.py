@@ -62,3 +62,6 @@ class AccountsConfig(AppConfig):
         from django.contrib.admin import options
 
         options.get_deleted_objects = get_deleted_objects
+
+        # Sign-in security: the security log, the session table, ending sessions.
+        from accounts import signals  # noqa: F401

@@ -48,3 +48,24 @@ class User(AbstractUser):
         permissions = [
             ("view_all_provinces", _("Can see the data of all provinces")),
         ]
+
+
+class UserSession(models.Model):
+    """Which session belongs to whom, so that a user's sessions can be ended at once.
+
+    Django's database sessions store the user inside the encoded session data, with no index:
+    finding one user's sessions would mean decoding every session. A row is written at each
+    sign-in (accounts/signals.py) and deleted at sign-out; rows of sessions that expired are
+    pruned at the user's next sign-in, so a user has about as many rows as live sessions.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("user session")
+        verbose_name_plural = _("user sessions")
+
+    def __str__(self):
+        return f"{self.user_id}:{self.session_key[:8]}…"

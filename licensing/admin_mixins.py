@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from accounts.security import log_hidden_object
 from licensing.models import Province
 from licensing.scoping import user_province_id, user_sees_all_provinces
 
@@ -92,8 +93,15 @@ class ProvinceScopedAdminMixin(ProvinceScopedMixin):
             obj.province_id = province_id
         super().save_model(request, obj, form, change)
 
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None and from_field is None:
+            log_hidden_object(request, self.model, object_id)  # the security log
+        return obj
+
     def _require_visible(self, request, object_id):
         if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            log_hidden_object(request, self.model, unquote(object_id))
             raise Http404
 
     def history_view(self, request, object_id, extra_context=None):

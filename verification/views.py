@@ -18,6 +18,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.security import log_hidden_object
 from config.uploads import limit_upload_size
 from licensing.scoping import user_province_id, user_sees_all_provinces
 from verification import layout
@@ -101,12 +102,16 @@ def _is_reviewer(user) -> bool:
 def _visible_return(request, pk) -> ProvincialReturn:
     """The return if the user may see it; 404 for another province's (and for no such return)."""
     _require_view(request.user)
-    return get_object_or_404(
-        ProvincialReturn.objects.for_user(request.user).select_related(
-            "campaign", "province", "attested_by"
-        ),
-        pk=pk,
-    )
+    try:
+        return get_object_or_404(
+            ProvincialReturn.objects.for_user(request.user).select_related(
+                "campaign", "province", "attested_by"
+            ),
+            pk=pk,
+        )
+    except Http404:
+        log_hidden_object(request, ProvincialReturn, pk)  # the security log
+        raise
 
 
 def _return_url(provincial_return, anchor: str = "") -> str:

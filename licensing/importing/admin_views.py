@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
+from accounts.security import security_event
 from config.uploads import limit_upload_size, megabytes
 from licensing.importing.columns import locate_header
 from licensing.importing.errors import UnreadableFile
@@ -204,8 +205,34 @@ class LicenceListImportMixin:
                     data=upload.read(), file_name=upload.name, by=request.user
                 )
                 if not result.unreadable:
+                    if result.errors:
+                        security_event(
+                            "import_rejected",
+                            request=request,
+                            batch=batch.pk,
+                            file=upload.name,
+                            errors=len(result.errors),
+                        )
                     return self.render_import_preview(request, result, batch)
+                security_event(
+                    "import_refused",
+                    request=request,
+                    file=upload.name,
+                    reason="; ".join(str(problem.message) for problem in result.errors),
+                )
                 form.add_error("file", [str(problem.message) for problem in result.errors])
+            else:
+                # Refused by the form's defences: too large, wrong type, no file.
+                security_event(
+                    "import_refused",
+                    request=request,
+                    file=getattr(request.FILES.get("file"), "name", "-"),
+                    reason=",".join(
+                        error.code or "invalid"
+                        for errors in form.errors.as_data().values()
+                        for error in errors
+                    ),
+                )
         else:
             form = LicenceListUploadForm(max_bytes=max_bytes)
         context = self._import_context(
@@ -266,6 +293,7 @@ class LicenceListImportMixin:
             )
             return HttpResponseRedirect(upload_url)
         except signing.BadSignature:
+            security_event("import_refused", request=request, reason="bad_confirmation")
             messages.error(
                 request,
                 _(
@@ -275,6 +303,12 @@ class LicenceListImportMixin:
             )
             return HttpResponseRedirect(upload_url)
         if claims["user"] != request.user.pk:
+            security_event(
+                "import_refused",
+                request=request,
+                batch=claims.get("batch"),
+                reason="another_users_confirmation",
+            )
             messages.error(
                 request,
                 _(
@@ -289,6 +323,7 @@ class LicenceListImportMixin:
         try:
             result = import_confirm(batch=batch, by=request.user, sha256=claims["sha256"])
         except ImportRefused as refusal:
+            security_event("import_refused", request=request, batch=batch.pk, reason=str(refusal))
             messages.error(request, _("Nothing was written: %(reason)s") % {"reason": refusal})
             return HttpResponseRedirect(upload_url)
         if not result.ok:

@@ -6,6 +6,7 @@ from django.test import Client
 
 from accounts.models import User
 from accounts.roles import DATA_ENTRY, PROVINCIAL_ADMIN, REVIEWER
+from tests.accounts.signin import sign_in
 from tests.conftest import PASSWORD, make_user
 
 USERS = "/admin/accounts/user/"
@@ -122,7 +123,7 @@ def test_created_user_belongs_to_the_province_and_is_staff(admin_client_sd, shan
     assert user.is_staff
     assert not user.is_superuser
     assert set(user.groups.values_list("name", flat=True)) == {DATA_ENTRY}
-    assert Client().login(username="sd_new", password=NEW_PASSWORD)
+    assert sign_in(Client(), "sd_new", NEW_PASSWORD)
 
 
 def test_add_form_refuses_another_province(admin_client_sd, zhejiang):
@@ -156,7 +157,9 @@ def test_add_form_refuses_the_reviewer_group(admin_client_sd, shandong):
 
     assert "groups" in form_errors(response)
     assert not User.objects.filter(username="sd_new").exists()
-    assert not User.objects.with_perm("accounts.view_all_provinces").filter(province__isnull=False)
+    assert not User.objects.with_perm(
+        "accounts.view_all_provinces", backend="django.contrib.auth.backends.ModelBackend"
+    ).filter(province__isnull=False)
 
 
 def test_add_form_offers_only_own_province_and_provincial_groups(admin_client_sd, shandong):
@@ -220,7 +223,7 @@ def test_deactivated_user_cannot_log_in(admin_client_sd, shandong_clerk):
     assert response.status_code == 302
     shandong_clerk.refresh_from_db()
     assert not shandong_clerk.is_active
-    assert not Client().login(username=shandong_clerk.username, password=PASSWORD)
+    assert not sign_in(Client(), shandong_clerk.username, PASSWORD)
     login = Client().post(
         "/admin/login/", {"username": shandong_clerk.username, "password": PASSWORD}
     )

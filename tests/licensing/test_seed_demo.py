@@ -21,6 +21,7 @@ from licensing.models import (
     TypeEvaluationInstitution,
 )
 from licensing.validators import normalize_text, validate_credit_code
+from tests.accounts.signin import sign_in
 from verification.findings import Rule, compute_findings
 from verification.models import (
     Campaign,
@@ -181,7 +182,7 @@ def test_running_twice_creates_and_changes_nothing(seeded):
 
 def test_demo_users_log_in_with_their_roles_and_provinces(seeded, client):
     for username, password, role, province_code in DEMO_LOGINS:
-        assert client.login(username=username, password=password), username
+        assert sign_in(client, username, password), username
         user = User.objects.get(username=username)
         assert user.is_staff
         assert not user.is_superuser
@@ -199,7 +200,7 @@ def test_rerunning_resets_a_changed_demo_login(seeded, client):
 
     seed_demo("--force")
 
-    assert client.login(username="shandong_admin", password="demo-shandong-2016")
+    assert sign_in(client, "shandong_admin", "demo-shandong-2016")
     user.refresh_from_db()
     assert user.province.code == "37"
     assert list(user.groups.values_list("name", flat=True)) == [PROVINCIAL_ADMIN]
