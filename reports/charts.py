@@ -2,7 +2,7 @@
 
 No CDN and no script: pygal's optional tooltip script is not linked (``js=[]``) and the inline
 configuration script it writes regardless is taken out, so the charts are plain SVG that prints
-and passes a strict Content-Security-Policy. Labels are Chinese, in the fonts a Chinese
+and passes a strict Content-Security-Policy (its CSS carries the response's nonce). Labels are Chinese, in the fonts a Chinese
 government desktop has (and the ones Debian's chromium gets in CI).
 """
 
@@ -51,24 +51,43 @@ def _config(**options) -> dict:
     }
 
 
-def _svg(chart, label: str) -> SafeString:
-    """The chart as inline SVG without pygal's script, labelled for screen readers."""
+def _svg(chart, label: str, nonce: str) -> SafeString:
+    """The chart as inline SVG without pygal's script, labelled for screen readers.
+
+    The page's Content-Security-Policy admits an inline <style> element only with the
+    response's nonce (request.csp_nonce), and no style attribute: pygal's CSS gets the nonce,
+    and its one style attribute (the unused tooltip's opacity) becomes an SVG attribute.
+    """
     tree = chart.render_tree()
     for parent in list(tree.iter()):
         for child in list(parent):
-            if not isinstance(child.tag, str) or child.tag.rsplit("}", 1)[-1] == "script":
+            name = child.tag.rsplit("}", 1)[-1] if isinstance(child.tag, str) else None
+            if name in (None, "script"):
                 parent.remove(child)  # the script, and the generator comments
+            elif name == "style":
+                child.set("nonce", str(nonce))
+    for element in tree.iter():
+        declarations = element.attrib.pop("style", "")
+        for declaration in declarations.split(";"):
+            prop, _colon, value = declaration.partition(":")
+            if prop.strip() and value.strip():
+                element.set(prop.strip(), value.strip())
     tree.set("role", "img")
     tree.set("aria-label", label)
     ElementTree.register_namespace("", SVG_NAMESPACE)
     return mark_safe(ElementTree.tostring(tree, encoding="unicode"))  # noqa: S308 (built here)
 
 
-def bar_chart(*, title: str, labels: list[str], values: list[int], horizontal=False) -> SafeString:
-    """Bars of labelled counts; horizontal where the labels are long Chinese names."""
+def bar_chart(
+    *, title: str, labels: list[str], values: list[int], nonce: str, horizontal=False
+) -> SafeString:
+    """Bars of labelled counts; horizontal where the labels are long Chinese names.
+
+    nonce: the response's CSP nonce (request.csp_nonce), for the chart's inline CSS.
+    """
     chart = (pygal.HorizontalBar if horizontal else pygal.Bar)(
         **_config(title=title, x_label_rotation=0 if horizontal else 45)
     )
     chart.x_labels = labels
     chart.add(title, values)
-    return _svg(chart, title)
+    return _svg(chart, title, nonce)

@@ -182,19 +182,21 @@ def _measure(request) -> str:
     return measure if measure in MEASURES else DEFAULT_MEASURE
 
 
-def _category_chart(table, title) -> str:
+def _category_chart(table, title, *, nonce: str) -> str:
     return bar_chart(
         title=title,
+        nonce=nonce,
         labels=[category.name for category in table.categories],
         values=[size.valid_licences for size in table.column_totals],
         horizontal=True,
     )
 
 
-def _expiry_chart(*, user, start: date, title: str) -> str:
+def _expiry_chart(*, user, start: date, title: str, nonce: str) -> str:
     months = expiring_by_month(user=user, start=start)
     return bar_chart(
         title=title,
+        nonce=nonce,
         labels=[f"{month:%Y-%m}" for month, _count in months],
         values=[count for _month, count in months],
     )
@@ -220,12 +222,15 @@ def statistics(request):
         if own
         else gettext("Register statistics"),
         table=_table_view(table, _measure(request)),
-        category_chart=_category_chart(table, gettext("Valid licences per category")),
+        category_chart=_category_chart(
+            table, gettext("Valid licences per category"), nonce=request.csp_nonce
+        ),
         expiry_chart=_expiry_chart(
             user=request.user,
             start=today,
             title=gettext("Valid licences expiring per month, from %(month)s")
             % {"month": f"{today:%Y-%m}"},
+            nonce=request.csp_nonce,
         ),
         is_reviewer=not own,
     )
@@ -325,15 +330,19 @@ def board(request, campaign_pk: int):
         findings=findings,
         status_chart=bar_chart(
             title=gettext("Returns by status"),
+            nonce=request.csp_nonce,
             labels=[str(item["label"]) for item in status_counts],
             values=[item["count"] for item in status_counts],
             horizontal=True,
         ),
-        category_chart=_category_chart(table, gettext("Valid licences per category")),
+        category_chart=_category_chart(
+            table, gettext("Valid licences per category"), nonce=request.csp_nonce
+        ),
         expiry_chart=_expiry_chart(
             user=request.user,
             start=campaign.return_deadline,
             title=gettext("Valid licences expiring per month, from the return deadline's month"),
+            nonce=request.csp_nonce,
         ),
     )
     return TemplateResponse(request, "reports/board.html", context)

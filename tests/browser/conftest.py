@@ -76,6 +76,28 @@ class Screenshots:
         return path
 
 
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+    window.__reportCspViolation(
+        `${event.violatedDirective} refused ${event.blockedURI || "inline"} ` +
+        `at ${event.sourceFile || event.documentURI}:${event.lineNumber} (${event.sample})`
+    );
+}, true);
+"""
+
+
+def csp_violations_of(node) -> list[str]:
+    if not hasattr(node, "csp_violations"):
+        node.csp_violations = []
+    return node.csp_violations
+
+
+@pytest.fixture
+def csp_violations(request):
+    """The Content-Security-Policy violations the test's pages reported so far."""
+    return csp_violations_of(request.node)
+
+
 @pytest.fixture
 def page(chromium_executable, live_server, monkeypatch, request):
     """A fresh chromium page whose relative URLs go to the live server."""
@@ -93,9 +115,18 @@ def page(chromium_executable, live_server, monkeypatch, request):
             base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900}
         )
         context.set_default_timeout(TIMEOUT_MS)
+        violations = csp_violations_of(request.node)
+        # Every Content-Security-Policy violation of every page the test opens, reported to
+        # Python as it happens (the page's own record would be gone at the next navigation).
+        context.expose_function("__reportCspViolation", lambda text: violations.append(text))
+        context.add_init_script(CSP_LISTENER)
         page = context.new_page()
         try:
             yield page
+            # Any script, style or handler the policy refused fails the test: the page would
+            # not work as written for a user either.
+            page.wait_for_timeout(0)
+            assert violations == [], f"Content-Security-Policy violations: {violations}"
         finally:
             report = getattr(request.node, "report_call", None)
             if report is not None and report.failed:
