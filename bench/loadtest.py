@@ -1,10 +1,14 @@
-"""The load test's users, for locust (issue 9); `make loadtest` runs it (bench/loadtest_run.py).
+"""The load test's users, for locust (issues 9 and 11); `make loadtest` runs it (bench/loadtest_run.py).
 
-Half of the users are reviewers, half 浙江 data-entry clerks, each with an account of its own.
-Each signs in through the admin's login form as a browser does (the form, then a POST with its
-CSRF token), then, after a pause of LOADTEST_PLAN's "wait" seconds between requests, requests
-the screens of its role in the plan's weights (bench/loadtest_run.py: the screens of
-bench/scale_bench.py, no exports). A response that lands on the login page counts as a failure.
+Anonymous visitors search the public list; signed-in reviewers and 浙江 data-entry clerks, each
+with an account of its own, sign in through the admin's login form as a browser does (the form,
+then a POST with its CSRF token); one more 浙江 clerk first imports a small licence list through
+the admin's import form (upload and preview, then confirm). Then each, after a pause of
+LOADTEST_PLAN's "wait" seconds between requests, requests the screens of its role in the plan's
+weights (bench/loadtest_run.py: the screens of bench/scale_bench.py, the board and statistics,
+the public list; no exports). A response that lands on the login page counts as a failure.
+Every request's end time, duration and outcome go into LOADTEST_FIGURES' "timeline" too, for
+the recovery time of the run in which PostgreSQL is restarted.
 """
 
 import itertools
@@ -12,6 +16,7 @@ import json
 import os
 import random
 import re
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -21,6 +26,13 @@ from locust.stats import calculate_response_time_percentile
 PLAN = json.loads(Path(os.environ["LOADTEST_PLAN"]).read_text())
 LOGIN = "/admin/login/?next=/admin/"
 USERNAMES = {persona: itertools.cycle(names) for persona, names in PLAN["usernames"].items()}
+# (end time, duration ms, success, name) of every request, in the order they ended.
+TIMELINE = []
+
+
+@events.request.add_listener
+def record(name, response_time, exception, **_kwargs):
+    TIMELINE.append((time.time(), round(response_time or 0), exception is None, name))
 
 
 @events.test_stop.add_listener
@@ -69,6 +81,7 @@ def save_figures(environment, **_kwargs):
                 "screens": screen_figures,
                 "total": figures(stats.total),
                 "errors": errors,
+                "timeline": TIMELINE,
             },
             ensure_ascii=False,
         )
@@ -93,6 +106,9 @@ class SignedIn(HttpUser):
     def on_start(self):
         self.screens = PLAN["screens"][self.persona]
         self.weights = [weight for _name, _url, weight in self.screens]
+        self.sign_in(next(USERNAMES[self.persona]))
+
+    def sign_in(self, username):
         page = self.client.get(LOGIN, name="login form", timeout=PLAN["timeout"])
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
         self.send_secure_cookies()
@@ -100,7 +116,7 @@ class SignedIn(HttpUser):
             LOGIN,
             data={
                 "csrfmiddlewaretoken": token.group(1) if token else "",
-                "username": next(USERNAMES[self.persona]),
+                "username": username,
                 "password": PLAN["password"],
                 "next": "/admin/",
             },
@@ -125,7 +141,71 @@ class SignedIn(HttpUser):
 
 class Reviewer(SignedIn):
     persona = "reviewer"
+    weight = PLAN["user_weights"]["reviewer"]
 
 
 class ZhejiangClerk(SignedIn):
     persona = "zhejiang"
+    weight = PLAN["user_weights"]["zhejiang"]
+
+
+class ZhejiangImporter(SignedIn):
+    """One 浙江 clerk who imports the plan's small licence list, then works as the others."""
+
+    persona = "zhejiang"
+    fixed_count = 1
+
+    def on_start(self):
+        self.screens = PLAN["screens"][self.persona]
+        self.weights = [weight for _name, _url, weight in self.screens]
+        self.sign_in(PLAN["importer"])
+        self.send_secure_cookies()
+        upload_url = PLAN["import"]["upload_url"]
+        form = self.client.get(upload_url, name="import: form", timeout=PLAN["timeout"])
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+        path = Path(PLAN["import"]["file"])
+        self.send_secure_cookies()
+        with self.client.post(
+            upload_url,
+            data={"csrfmiddlewaretoken": token.group(1) if token else ""},
+            files={"file": (path.name, path.read_bytes(), "text/csv")},
+            headers={"Referer": self.host + upload_url},
+            name="import: upload and preview",
+            timeout=PLAN["timeout"],
+            catch_response=True,
+        ) as preview:
+            confirm = re.search(r'name="token" value="([^"]+)"', preview.text)
+            csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', preview.text)
+            if not (confirm and csrf):
+                preview.failure(f"no confirmable preview (HTTP {preview.status_code})")
+                return
+        self.send_secure_cookies()
+        with self.client.post(
+            PLAN["import"]["confirm_url"],
+            data={"csrfmiddlewaretoken": csrf.group(1), "token": confirm.group(1)},
+            headers={"Referer": self.host + upload_url},
+            name="import: confirm",
+            allow_redirects=False,
+            timeout=PLAN["timeout"],
+            catch_response=True,
+        ) as written:
+            if written.status_code != 302 or not written.headers.get("Location", "").endswith(
+                PLAN["import"]["done_url"]
+            ):
+                written.failure(f"not imported (HTTP {written.status_code})")
+
+
+class Visitor(HttpUser):
+    """An anonymous visitor of the public list (公布获证名单): searches and licence pages."""
+
+    weight = PLAN["user_weights"]["anonymous"]
+    wait_time = between(*PLAN["wait"])
+
+    def on_start(self):
+        self.screens = PLAN["screens"]["anonymous"]
+        self.weights = [weight for _name, _url, weight in self.screens]
+
+    @task
+    def screen(self):
+        name, url, _weight = random.choices(self.screens, self.weights)[0]
+        self.client.get(url, name=name, timeout=PLAN["timeout"])

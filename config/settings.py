@@ -7,8 +7,10 @@ ALLOWED_HOSTS, DATABASE_URL and the e-mail variables.
 import os
 import re
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
+import csp.constants
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -76,14 +78,21 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "import_export",
     "simple_history",
+    "accounts.axes_app.AxesConfig",  # django-axes, with a Chinese name
     "accounts",
     "licensing",
     "verification",
     "reports",
+    "operations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Headers of every page, error pages included (see "Security headers" below): outside
+    # CommonMiddleware, whose refusal of an unknown host (400) the inner ones never see.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.middleware.permissions_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -93,8 +102,12 @@ MIDDLEWARE = [
     # Inside authentication, so it sees who the response is for.
     "config.middleware.private_pages",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Sign-in security (accounts/middleware.py): idle and absolute session limits (after
+    # messages, so the "signed out" notice can be shown), security log of refused requests.
+    "accounts.middleware.SessionLimitsMiddleware",
+    # Last: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -156,7 +169,10 @@ AUTH_USER_MODEL = "accounts.User"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -170,7 +186,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -188,6 +204,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Uploaded return attachments: outside STATIC_ROOT and any MEDIA_URL, handed out only by a view
 # that checks the user may see the return.
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT") or BASE_DIR / "private-media")
+# `manage.py backup` (make backup) writes here: the database and PRIVATE_MEDIA_ROOT in one file.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR") or BASE_DIR / "backups")
 RETURN_ATTACHMENT_MAX_BYTES = env_int("RETURN_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
 # Licence-list imports (DESIGN.md §4): the largest upload accepted; bigger uploads are dropped
@@ -202,15 +220,55 @@ EXPORT_JOB_KEEP_DAYS = env_int("EXPORT_JOB_KEEP_DAYS", 7)
 
 LOGIN_URL = "admin:login"
 
+# Sign-in security (README "Sign-in security"). django-axes locks a user name out after
+# AXES_FAILURE_LIMIT failed sign-ins from one address, for AXES_COOLOFF_MINUTES; by user name
+# and address together, so one person behind a bureau's shared address does not lock out the
+# whole bureau. Its backend must come first: it refuses a locked-out sign-in before any check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The client's address as the public list's rate limit sees it (RATELIMIT_IP_META_KEY below).
+AXES_CLIENT_IP_CALLABLE = "accounts.security.client_address"
+# The project's own Chinese page (429, saying when to try again), not axes' English text.
+AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
+# Lockouts are lifted with `manage.py axes_reset_username NAME`; the attempt tables are not in
+# the admin, where provincial users would need them kept out of their scope.
+AXES_ENABLE_ADMIN = False
+# No "AXES: BEGIN …" line on every manage.py command.
+AXES_VERBOSE = False
+# Sessions: ended after SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS after
+# sign-in (accounts/middleware.py), and when the browser closes. The middleware refreshes the
+# session's expiry at most once a minute (SESSION_SAVE_EVERY_REQUEST would write it on every
+# request); the stored expiry keeps that minute of margin, the middleware enforces the limit.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 8)
+SESSION_REFRESH_SECONDS = 60
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60 + SESSION_REFRESH_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
 # The cache: the public list's pages (reports/public_views.py) and its per-address request
 # counts. Files under CACHE_DIR are shared by every gunicorn process of the machine without
-# Redis or memcached (several machines would need a shared directory). Every write lists the
-# directory to cull it beyond MAX_ENTRIES, so the bound stays modest.
+# Redis or memcached. Every write lists the directory to cull it beyond MAX_ENTRIES, so the
+# bound stays modest. With several app servers, CACHE_BACKEND=database keeps it in a table of
+# the shared database instead (`make serve` creates it), so one request count covers them all.
 CACHE_DIR = Path(os.environ.get("CACHE_DIR") or BASE_DIR / "cache")
+CACHE_BACKEND = os.environ.get("CACHE_BACKEND", "file").strip().lower()
+if CACHE_BACKEND not in {"file", "database"}:
+    raise ImproperlyConfigured(f"CACHE_BACKEND must be file or database, got {CACHE_BACKEND!r}")
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": str(CACHE_DIR),
+        "BACKEND": (
+            "django.core.cache.backends.filebased.FileBasedCache"
+            if CACHE_BACKEND == "file"
+            else "django.core.cache.backends.db.DatabaseCache"
+        ),
+        "LOCATION": str(CACHE_DIR) if CACHE_BACKEND == "file" else "django_cache",
         "TIMEOUT": 300,
         "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 10000)},
     }
@@ -264,7 +322,19 @@ SITE_URL = os.environ.get("SITE_URL") or (
 ).rstrip("/")
 
 # Security: strict unless DEBUG is on.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind a TLS-terminating proxy Django sees plain HTTP; the proxy says the client used HTTPS in
+# a header it sets (and overwrites when a client sends it): "META_KEY,value", as Django names the
+# header, or "off" when clients reach gunicorn directly (then a client cannot claim HTTPS).
+_proxy_ssl_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO,https")
+if _proxy_ssl_header.strip().lower() in {"", "off", "false", "no", "0"}:
+    SECURE_PROXY_SSL_HEADER = None
+elif re.fullmatch(r"HTTP_[A-Z0-9_]+,[^,\s]+", _proxy_ssl_header.strip()):
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header.strip().split(","))
+else:
+    raise ImproperlyConfigured(
+        "SECURE_PROXY_SSL_HEADER must be a header and its value, such as "
+        f"HTTP_X_FORWARDED_PROTO,https, or off; got {_proxy_ssl_header!r}"
+    )
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
@@ -274,6 +344,51 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "same-origin"  # register URLs (search terms, ids) stay on the site
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Security headers (README "Production"). Content-Security-Policy (django-csp): scripts
+# and style sheets from the site's own static files only: no inline script, no eval, no other
+# origin. The only inline <style> elements are the charts' (pygal writes its CSS into the SVG;
+# reports/charts.py gives them the response's nonce), and style attributes are refused too:
+# the admin's own scripts set styles through the DOM, which a policy does not restrict.
+# Nothing may frame the site, and forms post to it only.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.constants.NONE],
+        "script-src": [csp.constants.SELF],
+        "style-src": [csp.constants.SELF, csp.constants.NONCE],
+        "img-src": [csp.constants.SELF],
+        "font-src": [csp.constants.SELF],
+        "connect-src": [csp.constants.SELF],
+        "manifest-src": [csp.constants.SELF],
+        "form-action": [csp.constants.SELF],
+        "frame-ancestors": [csp.constants.NONE],
+        "base-uri": [csp.constants.NONE],
+        "object-src": [csp.constants.NONE],
+    }
+}
+# Permissions-Policy (config/middleware.py): browser features the register never uses, off for
+# its pages and anything they might embed.
+PERMISSIONS_POLICY_DISABLED = [
+    "accelerometer",
+    "autoplay",
+    "bluetooth",
+    "camera",
+    "display-capture",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "usb",
+    "xr-spatial-tracking",
+]
 
 # django-simple-history: history is an audit trail, never a way to roll data back.
 SIMPLE_HISTORY_REVERT_DISABLED = True
@@ -289,4 +404,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Security events (accounts/security.py): sign-ins, failed sign-ins, lockouts, refused
+    # imports, denied accesses; one line each, "security event=… user=… address=…". They go
+    # to the root's console handler; README "Sign-in security" shows how to add a file.
+    # django-axes' own lines below WARNING (one per sign-in request) are left out.
+    "loggers": {"licences.security": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }

@@ -101,3 +101,13 @@ gettext_noop("export failed due to IllegalCharacterError")
 
 # django-simple-history.
 gettext_noop("Deleted %(type_name)s")
+
+# django-axes' models (sign-in security): named on the group form's list of permissions.
+gettext_noop("access attempt")
+gettext_noop("access attempts")
+gettext_noop("access attempt expiration")
+gettext_noop("access attempt expirations")
+gettext_noop("access failure")
+gettext_noop("access failures")
+gettext_noop("access log")
+gettext_noop("access logs")
